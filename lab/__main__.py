@@ -1,0 +1,159 @@
+"""The local lab: ``python -m lab up|down|status|ssh NAME [CMD]``.
+
+Real systemd hosts (systemd-nspawn) on a private bridge, a local EC2 endpoint
+(moto server) that describes them, and the sample backend in a bare git repo.
+Runtime state lives in ``.lab/`` of the checkout; the base image is cached in
+``/var/cache/pakashop-lab`` (LAB_CACHE) and built on first use.
+"""
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from lab import backend, hosts
+from lab.ec2 import Endpoint
+from lab.util import log, run, wait_until
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+STATE = Path(os.environ.get("LAB_STATE", CHECKOUT / ".lab"))
+OWNER = Path("/run/pakashop-lab.owner")
+SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes"]
+
+
+def load_config():
+    config = yaml.safe_load((CHECKOUT / "lab/lab.yml").read_text())
+    for env, spec in config["environments"].items():
+        override = os.environ.get(f"LAB_{env.upper()}_HOSTS")
+        if override:
+            spec["hosts"] = int(override)
+    return config
+
+
+def lab_hosts(config):
+    subnet = config["network"]["subnet"]
+    prefix = {"staging": "stg", "production": "prd", "preview": "pre"}
+    result = []
+    for env, spec in config["environments"].items():
+        for i in range(1, spec["hosts"] + 1):
+            result.append(hosts.Host(
+                name=f"{prefix.get(env, env[:3])}-{i}",
+                address=f"{subnet}.{spec['first_address'] + i - 1}",
+                environment=env,
+                services=spec["layout"][(i - 1) % len(spec["layout"])],
+                state_dir=STATE))
+    return result
+
+
+def ssh_key():
+    key = STATE / "id_ed25519"
+    if not key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pakashop-lab", "-f", key])
+    return key
+
+
+def ensure_bridge(config):
+    bridge, subnet = config["network"]["bridge"], config["network"]["subnet"]
+    if subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode:
+        run(["ip", "link", "add", bridge, "type", "bridge"])
+        run(["ip", "addr", "add", f"{subnet}.1/24", "dev", bridge])
+        run(["ip", "link", "set", bridge, "up"])
+
+
+def claim_machine():
+    """One lab per machine: the bridge, subnet and EC2 port are machine-wide."""
+    owner = OWNER.read_text().strip() if OWNER.exists() else ""
+    if owner and owner != str(STATE) and Path(owner).is_dir() and any(
+            h.running() for h in lab_hosts_of(Path(owner))):
+        raise SystemExit(f"lab: another lab is up on this machine ({owner}); "
+                         f"run `make lab-down` in its checkout first")
+    OWNER.write_text(str(STATE))
+
+
+def lab_hosts_of(state_dir):
+    return [hosts.Host(p.name, "", "", [], state_dir) for p in (state_dir / "hosts").glob("*")]
+
+
+def ssh_ready(host, key):
+    return subprocess.run(["ssh", "-i", key, *SSH_OPTS, f"root@{host.address}", "true"],
+                          capture_output=True).returncode == 0
+
+
+def up():
+    config = load_config()
+    STATE.mkdir(exist_ok=True)
+    claim_machine()
+    key = ssh_key()
+    base = hosts.ensure_base_image()
+    ensure_bridge(config)
+    wanted = lab_hosts(config)
+    wanted_names = {h.name for h in wanted}
+    for stale in lab_hosts_of(STATE):
+        if stale.name not in wanted_names:
+            stale.stop()
+    public_key = key.with_suffix(".pub").read_text()
+    for host in wanted:
+        host.create(base, public_key)
+        host.start(config["network"]["bridge"])
+    endpoint = Endpoint(STATE, config["ec2"])
+    endpoint.start()
+    endpoint.register(wanted, config["network"]["subnet"])
+    backend.ensure_origin(STATE, CHECKOUT / "examples/backend")
+
+    def ready(host):
+        if not wait_until(lambda: host.system_state() in ("running", "degraded")
+                          and ssh_ready(host, key), 120):
+            raise SystemExit(f"lab: {host.name} did not come up in 120 s "
+                             f"(state {host.system_state()}); see {host.dir / 'nspawn.log'}")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(ready, wanted))
+    status()
+
+
+def down():
+    config = load_config()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda h: h.stop(), lab_hosts_of(STATE)))
+    Endpoint(STATE, config["ec2"]).stop()
+    bridge = config["network"]["bridge"]
+    if subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode == 0:
+        run(["ip", "link", "del", bridge])
+    for root in hosts.CGROUP_ROOTS:
+        hosts.remove_cgroup_tree(root / hosts.CGROUP_PARENT)
+    if OWNER.exists() and OWNER.read_text().strip() == str(STATE):
+        OWNER.unlink()
+    log("lab is down (hosts' disks kept in .lab/hosts; `make lab-clean` deletes them)")
+
+
+def status():
+    config = load_config()
+    endpoint = Endpoint(STATE, config["ec2"])
+    print(f"EC2 endpoint  {endpoint.url}  {'up' if endpoint.answering() else 'down'}")
+    print(f"origin        {STATE / 'backend.git'}")
+    for host in lab_hosts(config):
+        print(f"{host.name:8} {host.address:14} {host.environment:11} "
+              f"{host.system_state():10} {','.join(host.services)}")
+
+
+def ssh(name, *command):
+    host = next((h for h in lab_hosts(load_config()) if h.name == name), None)
+    if not host:
+        raise SystemExit(f"lab: no host {name!r}; `make lab-status` lists them")
+    os.execvp("ssh", ["ssh", "-i", str(ssh_key()), *SSH_OPTS, f"root@{host.address}", *command])
+
+
+def main(argv):
+    commands = {"up": up, "down": down, "status": status, "ssh": ssh}
+    if not argv or argv[0] not in commands:
+        raise SystemExit(__doc__)
+    if os.geteuid() != 0 and argv[0] != "status":
+        raise SystemExit("lab: the lab needs root (mounts, bridges, systemd-nspawn)")
+    commands[argv[0]](*argv[1:])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

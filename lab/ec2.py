@@ -1,0 +1,104 @@
+"""The lab's local EC2 endpoint: a moto server on loopback, and one running
+instance in it per lab host, tagged as Pakashop's real instances are."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import urlopen
+
+import boto3
+
+from lab.util import log, wait_until
+
+CREDENTIALS = {"aws_access_key_id": "lab", "aws_secret_access_key": "lab"}
+
+
+class Endpoint:
+    def __init__(self, state_dir, config):
+        self.url = config["endpoint"]
+        self.region = config["region"]
+        self.project = config["project"]
+        self.pid_file = Path(state_dir) / "ec2.pid"
+        self.log_file = Path(state_dir) / "ec2.log"
+
+    def client(self):
+        return boto3.client("ec2", endpoint_url=self.url, region_name=self.region, **CREDENTIALS)
+
+    def pid(self):
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def answering(self):
+        try:
+            with urlopen(self.url + "/moto-api/", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def start(self):
+        if self.pid() and self.answering():
+            return
+        url = urlparse(self.url)
+        server = Path(sys.executable).with_name("moto_server")
+        with open(self.log_file, "ab") as out:
+            proc = subprocess.Popen(
+                [server, "-H", url.hostname, "-p", str(url.port)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+        self.pid_file.write_text(str(proc.pid))
+        if not wait_until(self.answering, 30):
+            raise SystemExit(f"lab: the local EC2 endpoint did not answer on {self.url}; "
+                             f"see {self.log_file}")
+
+    def stop(self):
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: self.pid() is None, 10, 0.1)
+        self.pid_file.unlink(missing_ok=True)
+
+    def register(self, hosts, subnet):
+        """One running instance per host (idempotent: matched on the Name tag)."""
+        ec2 = self.client()
+        known = {tag["Value"]: inst
+                 for page in ec2.get_paginator("describe_instances").paginate(
+                     Filters=[{"Name": "instance-state-name", "Values": ["running"]}])
+                 for res in page["Reservations"] for inst in res["Instances"]
+                 for tag in inst.get("Tags", []) if tag["Key"] == "Name"}
+        subnet_id = self._subnet(ec2, subnet)
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        for host in hosts:
+            tags = {"Name": host.name, "Project": self.project,
+                    "Environment": host.environment, "Services": ",".join(host.services)}
+            if host.name in known:
+                instance = known[host.name]
+                if instance.get("PrivateIpAddress") == host.address:
+                    ec2.create_tags(Resources=[instance["InstanceId"]],
+                                    Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+                    continue
+                ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+            ec2.run_instances(
+                ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.small",
+                SubnetId=subnet_id, PrivateIpAddress=host.address,
+                TagSpecifications=[{"ResourceType": "instance",
+                                    "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}])
+        wanted = {h.name for h in hosts}
+        stale = [i["InstanceId"] for name, i in known.items() if name not in wanted]
+        if stale:
+            ec2.terminate_instances(InstanceIds=stale)
+        log(f"local EC2 endpoint {self.url} describes {len(hosts)} lab instances")
+
+    @staticmethod
+    def _subnet(ec2, subnet):
+        cidr = f"{subnet}.0/24"
+        found = ec2.describe_subnets(Filters=[{"Name": "cidr-block", "Values": [cidr]}])["Subnets"]
+        if found:
+            return found[0]["SubnetId"]
+        vpc = ec2.create_vpc(CidrBlock=f"{subnet}.0/24")["Vpc"]["VpcId"]
+        return ec2.create_subnet(VpcId=vpc, CidrBlock=cidr)["Subnet"]["SubnetId"]
