@@ -1,4 +1,4 @@
-"""The local lab: ``python -m lab up|down|status|ssh NAME [CMD]``.
+"""The local lab: ``python -m lab up|down|status|endpoints [ENV]|ssh NAME [CMD]``.
 
 Real systemd hosts (systemd-nspawn) on a private bridge, a local EC2 endpoint
 (moto server) that describes them, and the sample backend in a bare git repo.
@@ -6,11 +6,13 @@ Runtime state lives in ``.lab/`` of the checkout; the base image is cached in
 ``/var/cache/pakashop-lab`` (LAB_CACHE) and built on first use.
 """
 
+import json
 import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.request import urlopen
 
 import yaml
 
@@ -20,13 +22,18 @@ from lab.util import log, run, wait_until
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("LAB_STATE", CHECKOUT / ".lab"))
-OWNER = Path("/run/pakashop-lab.owner")
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes"]
 
 
 def load_config():
+    """lab/lab.yml, with overrides from the environment (LAB_BRIDGE, LAB_SUBNET,
+    PAKASHOP_LAB_EC2_URL, LAB_<ENV>_HOSTS) so that a second checkout can run a
+    lab of its own beside the first."""
     config = yaml.safe_load((CHECKOUT / "lab/lab.yml").read_text())
+    config["network"]["bridge"] = os.environ.get("LAB_BRIDGE", config["network"]["bridge"])
+    config["network"]["subnet"] = os.environ.get("LAB_SUBNET", config["network"]["subnet"])
+    config["ec2"]["endpoint"] = os.environ.get("PAKASHOP_LAB_EC2_URL", config["ec2"]["endpoint"])
     for env, spec in config["environments"].items():
         override = os.environ.get(f"LAB_{env.upper()}_HOSTS")
         if override:
@@ -45,7 +52,7 @@ def lab_hosts(config):
                 address=f"{subnet}.{spec['first_address'] + i - 1}",
                 environment=env,
                 services=spec["layout"][(i - 1) % len(spec["layout"])],
-                state_dir=STATE))
+                state_dir=STATE, machine_prefix=config["network"]["bridge"]))
     return result
 
 
@@ -64,18 +71,25 @@ def ensure_bridge(config):
         run(["ip", "link", "set", bridge, "up"])
 
 
-def claim_machine():
-    """One lab per machine: the bridge, subnet and EC2 port are machine-wide."""
-    owner = OWNER.read_text().strip() if OWNER.exists() else ""
+def owner_file(config):
+    return Path("/run") / f"pakashop-lab-{config['network']['bridge']}.owner"
+
+
+def claim_bridge(config):
+    """One lab per bridge: the bridge, subnet and EC2 port are machine-wide."""
+    owner_path = owner_file(config)
+    owner = owner_path.read_text().strip() if owner_path.exists() else ""
     if owner and owner != str(STATE) and Path(owner).is_dir() and any(
-            h.running() for h in lab_hosts_of(Path(owner))):
-        raise SystemExit(f"lab: another lab is up on this machine ({owner}); "
-                         f"run `make lab-down` in its checkout first")
-    OWNER.write_text(str(STATE))
+            h.running() for h in lab_hosts_of(Path(owner), config)):
+        raise SystemExit(f"lab: the lab of {owner} uses {config['network']['bridge']}; "
+                         f"run `make lab-down` there, or give this one LAB_BRIDGE, LAB_SUBNET "
+                         f"and PAKASHOP_LAB_EC2_URL of its own")
+    owner_path.write_text(str(STATE))
 
 
-def lab_hosts_of(state_dir):
-    return [hosts.Host(p.name, "", "", [], state_dir) for p in (state_dir / "hosts").glob("*")]
+def lab_hosts_of(state_dir, config):
+    return [hosts.Host(p.name, "", "", [], state_dir, config["network"]["bridge"])
+            for p in (state_dir / "hosts").glob("*")]
 
 
 def ssh_ready(host, key):
@@ -86,13 +100,13 @@ def ssh_ready(host, key):
 def up():
     config = load_config()
     STATE.mkdir(exist_ok=True)
-    claim_machine()
+    claim_bridge(config)
     key = ssh_key()
     base = hosts.ensure_base_image()
     ensure_bridge(config)
     wanted = lab_hosts(config)
     wanted_names = {h.name for h in wanted}
-    for stale in lab_hosts_of(STATE):
+    for stale in lab_hosts_of(STATE, config):
         if stale.name not in wanted_names:
             stale.stop()
     public_key = key.with_suffix(".pub").read_text()
@@ -117,15 +131,15 @@ def up():
 def down():
     config = load_config()
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda h: h.stop(), lab_hosts_of(STATE)))
+        list(pool.map(lambda h: h.stop(), lab_hosts_of(STATE, config)))
     Endpoint(STATE, config["ec2"]).stop()
     bridge = config["network"]["bridge"]
     if subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode == 0:
         run(["ip", "link", "del", bridge])
     for root in hosts.CGROUP_ROOTS:
-        hosts.remove_cgroup_tree(root / hosts.CGROUP_PARENT)
-    if OWNER.exists() and OWNER.read_text().strip() == str(STATE):
-        OWNER.unlink()
+        hosts.remove_cgroup_tree(root / f"pakashop-lab-{bridge}")
+    if owner_file(config).exists() and owner_file(config).read_text().strip() == str(STATE):
+        owner_file(config).unlink()
     log("lab is down (hosts' disks kept in .lab/hosts; `make lab-clean` deletes them)")
 
 
@@ -139,6 +153,21 @@ def status():
               f"{host.system_state():10} {','.join(host.services)}")
 
 
+def endpoints(environment="staging"):
+    """Where the environment's gateways answer, and the commit each serves."""
+    config = load_config()
+    for host in lab_hosts(config):
+        if host.environment != environment or "gateway" not in host.services:
+            continue
+        url = f"http://{host.address}:8080"
+        try:
+            with urlopen(f"{url}/healthz", timeout=3) as answer:
+                version = json.load(answer).get("version", "?")
+            print(f"{environment} gateway on {host.name}: {url}/  serves commit {version}")
+        except OSError as exc:
+            print(f"{environment} gateway on {host.name}: {url}/  not answering ({exc})")
+
+
 def ssh(name, *command):
     host = next((h for h in lab_hosts(load_config()) if h.name == name), None)
     if not host:
@@ -147,10 +176,10 @@ def ssh(name, *command):
 
 
 def main(argv):
-    commands = {"up": up, "down": down, "status": status, "ssh": ssh}
+    commands = {"up": up, "down": down, "status": status, "ssh": ssh, "endpoints": endpoints}
     if not argv or argv[0] not in commands:
         raise SystemExit(__doc__)
-    if os.geteuid() != 0 and argv[0] != "status":
+    if os.geteuid() != 0 and argv[0] not in ("status", "endpoints"):
         raise SystemExit("lab: the lab needs root (mounts, bridges, systemd-nspawn)")
     commands[argv[0]](*argv[1:])
 

@@ -25,7 +25,6 @@ MASKED_UNITS = ("apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer "
                 "e2scrub_reap.service fstrim.timer dpkg-db-backup.timer").split()
 CACHE = Path(os.environ.get("LAB_CACHE", "/var/cache/pakashop-lab"))
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup/unified"))
-CGROUP_PARENT = "pakashop-lab"
 
 
 def base_image_id():
@@ -97,6 +96,15 @@ class Host:
     environment: str
     services: list
     state_dir: Path
+    machine_prefix: str  # the bridge: machine names and cgroups stay unique per lab
+
+    @property
+    def machine(self):
+        return f"{self.machine_prefix}-{self.name}"
+
+    @property
+    def cgroup(self):
+        return f"pakashop-lab-{self.machine_prefix}/{self.name}"
 
     @property
     def dir(self):
@@ -167,11 +175,11 @@ class Host:
             return
         for cg in CGROUP_ROOTS:
             if cg.is_dir():
-                (cg / CGROUP_PARENT / self.name).mkdir(parents=True, exist_ok=True)
+                (cg / self.cgroup).mkdir(parents=True, exist_ok=True)
         (self.dir / "stopping").unlink(missing_ok=True)
         supervisor = r'''
 for cg in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
-  [ -d "$cg/$1/$2" ] && echo $$ > "$cg/$1/$2/cgroup.procs"
+  [ -d "$cg/$1" ] && echo $$ > "$cg/$1/cgroup.procs"
 done
 while :; do
   systemd-nspawn --quiet --boot --directory="$3" --machine="$2" --register=no \
@@ -186,7 +194,7 @@ rm -f "$5/nspawn.pid"
 '''
         with open(self.dir / "nspawn.log", "ab") as out:
             proc = subprocess.Popen(
-                ["bash", "-c", supervisor, "_", CGROUP_PARENT, self.name, str(self.root),
+                ["bash", "-c", supervisor, "_", self.cgroup, self.machine, str(self.root),
                  bridge, str(self.dir)],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
         (self.dir / "super.pid").write_text(str(proc.pid))
@@ -213,11 +221,11 @@ rm -f "$5/nspawn.pid"
         supervisor = self._pid("super.pid")
         if supervisor and not _wait_gone(supervisor, 5):
             os.kill(supervisor, signal.SIGKILL)
-        shutil.rmtree(f"/run/systemd/nspawn/propagate/{self.name}", ignore_errors=True)
+        shutil.rmtree(f"/run/systemd/nspawn/propagate/{self.machine}", ignore_errors=True)
         if os.path.ismount(self.root):
             run(["umount", self.root])
         for cg in CGROUP_ROOTS:
-            remove_cgroup_tree(cg / CGROUP_PARENT / self.name)
+            remove_cgroup_tree(cg / self.cgroup)
 
 
 def remove_cgroup_tree(path):

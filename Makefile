@@ -1,0 +1,76 @@
+# pakashop.infra: `make demo` deploys staging on the local lab; `make test`
+# runs every check. Both set up what they need (apt packages, .venv, the
+# lab's base image) on a fresh Debian 12 machine, as root.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+COLLECTION_LINK := .cache/collections/ansible_collections/pakashop/infra
+APT_PACKAGES := systemd-container debootstrap git openssh-client iproute2 python3-venv curl
+# The tests run a lab of their own beside the demo's (own bridge, subnet, endpoint).
+TEST_LAB := LAB_STATE=$(CURDIR)/.lab-test LAB_BRIDGE=br-pktest LAB_SUBNET=10.213.1 \
+            PAKASHOP_LAB_EC2_URL=http://127.0.0.1:5056
+
+.PHONY: help demo test venv deps lab-up lab-down lab-status lab-clean \
+        lint sanity unit integration test-lab-down
+
+help:
+	@echo "make demo    set up, start the lab and deploy staging on it"
+	@echo "make test    lint, sanity, unit and integration tests (starts a test lab)"
+	@echo "make venv | lab-up | lab-status | lab-down | lab-clean"
+
+deps:
+	@if ! command -v systemd-nspawn >/dev/null || ! command -v debootstrap >/dev/null \
+	    || ! python3 -c 'import ensurepip' 2>/dev/null; then \
+	  echo "installing $(APT_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed $(COLLECTION_LINK)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(MAKE) --no-print-directory deps
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+# ansible.cfg's collections_path finds the checkout as pakashop.infra here.
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+lab-up: venv deps
+	$(PY) -m lab up
+
+lab-status: venv
+	@$(PY) -m lab status
+
+lab-down: venv
+	$(PY) -m lab down
+
+lab-clean: lab-down
+	rm -rf .lab
+
+demo: lab-up
+	$(BIN)/ansible-playbook playbooks/deploy.yml -l staging
+	@$(PY) -m lab endpoints staging
+
+test: lint sanity unit integration
+
+lint: venv
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
+
+sanity: venv
+	tests/sanity/run.sh
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+integration: venv deps
+	$(TEST_LAB) $(BIN)/pytest tests/integration
+
+test-lab-down: venv
+	$(TEST_LAB) $(PY) -m lab down

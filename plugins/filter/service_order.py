@@ -1,0 +1,64 @@
+# Copyright: Pakashop Engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: service_order
+short_description: The catalog's services, each after the services it is ordered C(after)
+version_added: 0.1.0
+description:
+  - Orders the keys of the service catalog so that every service comes after the
+    services named in its C(after) list (a topological order, ties kept in catalog order).
+  - Fails with the names involved when C(after) names an unknown service or forms a cycle.
+positional: _input
+options:
+  _input:
+    description: The service catalog, C(pakashop_services).
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Deploy services in dependency order
+  ansible.builtin.debug:
+    msg: "{{ pakashop_services | pakashop.infra.service_order }}"
+"""
+
+RETURN = r"""
+_value:
+  description: Service names, dependencies first.
+  type: list
+  elements: str
+"""
+
+from ansible.errors import AnsibleFilterError
+
+
+def service_order(catalog):
+    if not isinstance(catalog, dict):
+        raise AnsibleFilterError("service_order expects the service catalog (a mapping)")
+    order, visiting, done = [], set(), set()
+
+    def visit(name, path):
+        if name in done:
+            return
+        if name in visiting:
+            raise AnsibleFilterError(f"the catalog's `after` lists form a cycle: {' -> '.join(path + [name])}")
+        visiting.add(name)
+        for dep in (catalog[name] or {}).get("after", []):
+            if dep not in catalog:
+                raise AnsibleFilterError(f"service {name!r} is ordered after {dep!r}, which is not in the catalog")
+            visit(dep, path + [name])
+        visiting.discard(name)
+        done.add(name)
+        order.append(name)
+
+    for name in catalog:
+        visit(name, [])
+    return order
+
+
+class FilterModule:
+    def filters(self):
+        return {"service_order": service_order}

@@ -1,0 +1,112 @@
+"""One lab for the whole integration session: real systemd hosts, the local
+EC2 endpoint and a bare origin, started fresh and brought down at the end.
+
+The tests use a lab of their own (LAB_STATE, LAB_BRIDGE, LAB_SUBNET,
+PAKASHOP_LAB_EC2_URL; the Makefile sets them) so a demo lab can stay up.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import testinfra
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+TEST_LAB = {"LAB_STATE": str(CHECKOUT / ".lab-test"), "LAB_BRIDGE": "br-pktest",
+            "LAB_SUBNET": "10.213.1", "PAKASHOP_LAB_EC2_URL": "http://127.0.0.1:5056"}
+for _key, _value in TEST_LAB.items():
+    os.environ.setdefault(_key, _value)
+sys.path.insert(0, str(CHECKOUT))
+
+from lab.__main__ import lab_hosts, load_config  # noqa: E402
+from lab.backend import GIT_IDENTITY  # noqa: E402
+
+BIN = Path(sys.executable).parent
+STATE = Path(os.environ["LAB_STATE"])
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+@dataclass
+class Run:
+    rc: int
+    output: str
+
+    @property
+    def recap(self):
+        return {m[1]: {"ok": int(m[2]), "changed": int(m[3]), "unreachable": int(m[4]),
+                       "failed": int(m[5])} for m in RECAP.finditer(self.output)}
+
+    @property
+    def changed(self):
+        return sum(h["changed"] for h in self.recap.values())
+
+
+class Lab:
+    def __init__(self):
+        self.hosts = lab_hosts(load_config())
+        self.origin = STATE / "backend.git"
+        self.key = STATE / "id_ed25519"
+        self._work = STATE / "backend-work"
+
+    def names(self, environment):
+        return [h.name for h in self.hosts if h.environment == environment]
+
+    def by_name(self, name):
+        return next(h for h in self.hosts if h.name == name)
+
+    def host(self, name):
+        """A testinfra host over ssh."""
+        return testinfra.get_host(
+            f"ssh://root@{self.by_name(name).address}", ssh_identity_file=str(self.key),
+            ssh_extra_args="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                           "-o LogLevel=ERROR")
+
+    def playbook(self, playbook, *args, env=None):
+        result = subprocess.run(
+            [BIN / "ansible-playbook", f"playbooks/{playbook}", *args], cwd=CHECKOUT,
+            capture_output=True, text=True, env={**os.environ, **(env or {})})
+        return Run(result.returncode, result.stdout + result.stderr)
+
+    def git(self, *args):
+        return subprocess.run(["git", "-C", self._work, *args], check=True, capture_output=True,
+                              text=True, env={**os.environ, **GIT_IDENTITY}).stdout.strip()
+
+    def head(self, branch):
+        return subprocess.run(["git", "-C", self.origin, "rev-parse", f"refs/heads/{branch}"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    def commit(self, branch, files, message):
+        """Commit files ({path: text}) on a branch of origin and push; returns the sha."""
+        if not self._work.exists():
+            subprocess.run(["git", "clone", "-q", self.origin, self._work], check=True)
+        self.git("fetch", "-q", "origin")
+        self.git("checkout", "-q", "-B", branch, f"origin/{branch}")
+        for path, text in files.items():
+            target = self._work / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        self.git("push", "-q", "origin", branch)
+        return self.git("rev-parse", "HEAD")
+
+
+def _lab(*command):
+    subprocess.run([sys.executable, "-m", "lab", *command], cwd=CHECKOUT, check=True)
+
+
+@pytest.fixture(scope="session")
+def lab():
+    _lab("down")
+    shutil.rmtree(STATE, ignore_errors=True)
+    _lab("up")
+    try:
+        yield Lab()
+    finally:
+        if not os.environ.get("PAKASHOP_KEEP_LAB"):
+            _lab("down")

@@ -1,0 +1,77 @@
+"""The walking skeleton: deploy staging on the lab, check the hosts."""
+
+import json
+
+import pytest
+
+PRODUCTION_UNTOUCHED = "nothing under /opt/pakashop on production"
+
+
+@pytest.fixture(scope="module")
+def deployed(lab):
+    refused = lab.playbook("deploy.yml")
+    first = lab.playbook("deploy.yml", "-l", "staging")
+    assert first.rc == 0, first.output[-3000:]
+    return {"refused": refused, "first": first, "commit": lab.head("main")}
+
+
+def test_no_limit_is_refused_before_any_change(lab, deployed):
+    refused = deployed["refused"]
+    assert refused.rc != 0
+    assert "run it with -l staging or -l production" in refused.output
+    assert refused.changed == 0
+
+
+def test_every_unit_of_every_staging_service_is_active(lab, deployed):
+    for name in lab.names("staging"):
+        host = lab.host(name)
+        for service in lab.by_name(name).services:
+            instances = 2 if service == "api" else 1
+            for i in range(1, instances + 1):
+                unit = host.service(f"pakashop-{service}@{i}")
+                assert unit.is_running, f"{name}: pakashop-{service}@{i} is not running"
+                assert unit.is_enabled, f"{name}: pakashop-{service}@{i} is not enabled"
+
+
+def test_current_points_at_the_release_of_the_head_of_main(lab, deployed):
+    for name in lab.names("staging"):
+        host = lab.host(name)
+        for service in lab.by_name(name).services:
+            current = host.file(f"/opt/pakashop/{service}/current")
+            assert current.is_symlink
+            assert current.linked_to.startswith(f"/opt/pakashop/{service}/releases/")
+            revision = host.file(f"{current.linked_to}/REVISION").content_string.strip()
+            assert revision == deployed["commit"]
+
+
+def test_env_files_are_private_to_root(lab, deployed):
+    host = lab.host(lab.names("staging")[0])
+    env = host.file("/etc/pakashop/gateway.env")
+    assert (env.user, env.group, env.mode) == ("root", "root", 0o600)
+
+
+def test_services_run_as_their_own_unprivileged_user(lab, deployed):
+    host = lab.host(lab.names("staging")[0])
+    pid = host.check_output("systemctl show -p MainPID --value pakashop-api@1")
+    assert host.check_output(f"ps -o user= -p {pid}") == "pakashop-api"
+
+
+def test_gateway_serves_the_head_of_main_and_reaches_the_api(lab, deployed):
+    gateway = next(n for n in lab.names("staging") if "gateway" in lab.by_name(n).services)
+    host = lab.host(gateway)
+    health = json.loads(host.check_output("curl -sf http://127.0.0.1:8080/healthz"))
+    assert health["version"] == deployed["commit"]
+    assert health["upstreams"] == 4  # 2 api instances on each of the 2 staging hosts
+    products = json.loads(host.check_output("curl -sf http://127.0.0.1:8080/api/products"))
+    assert products["served_by"] == deployed["commit"]
+
+
+def test_production_is_not_touched(lab, deployed):
+    for name in lab.names("production"):
+        assert not lab.host(name).file("/opt/pakashop").exists, PRODUCTION_UNTOUCHED
+
+
+def test_a_second_deploy_changes_nothing(lab, deployed):
+    again = lab.playbook("deploy.yml", "-l", "staging")
+    assert again.rc == 0, again.output[-3000:]
+    assert again.changed == 0, again.recap
