@@ -97,6 +97,7 @@ plugin: pakashop.infra.ec2
 regions: [eu-west-1]
 hostnames: [tag:Name, private-ip-address]
 
+---
 # inventories/lab/ec2.yml: the same against the lab's local EC2 endpoint
 plugin: pakashop.infra.ec2
 regions: [eu-west-1]

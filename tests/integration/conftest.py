@@ -69,7 +69,7 @@ class Lab:
     def playbook(self, playbook, *args, env=None):
         result = subprocess.run(
             [BIN / "ansible-playbook", f"playbooks/{playbook}", *args], cwd=CHECKOUT,
-            capture_output=True, text=True, env={**os.environ, **(env or {})})
+            capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
         return Run(result.returncode, result.stdout + result.stderr)
 
     def git(self, *args):
