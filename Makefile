@@ -8,9 +8,13 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 COLLECTION_LINK := .cache/collections/ansible_collections/pakashop/infra
 APT_PACKAGES := systemd-container debootstrap git openssh-client iproute2 python3-venv curl
-# The tests run a lab of their own beside the demo's (own bridge, subnet, endpoint).
-TEST_LAB := LAB_STATE=$(CURDIR)/.lab-test LAB_BRIDGE=br-pktest LAB_SUBNET=10.213.1 \
-            PAKASHOP_LAB_EC2_URL=http://127.0.0.1:5056
+# The tests run a lab of their own beside the demo's (own bridge, subnet,
+# endpoint); each can be moved so that two checkouts test side by side.
+TEST_LAB_BRIDGE ?= br-pktest
+TEST_LAB_SUBNET ?= 10.213.1
+TEST_LAB_EC2_PORT ?= 5056
+TEST_LAB := LAB_STATE=$(CURDIR)/.lab-test LAB_BRIDGE=$(TEST_LAB_BRIDGE) LAB_SUBNET=$(TEST_LAB_SUBNET) \
+            PAKASHOP_LAB_EC2_URL=http://127.0.0.1:$(TEST_LAB_EC2_PORT)
 
 .PHONY: help demo test venv deps lab-up lab-down lab-status lab-clean \
         lint sanity unit integration test-lab-down
