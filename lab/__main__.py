@@ -133,13 +133,16 @@ def down():
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda h: h.stop(), lab_hosts_of(STATE, config)))
     Endpoint(STATE, config["ec2"]).stop()
+    owner = owner_file(config)
+    if owner.exists() and owner.read_text().strip() != str(STATE):
+        log(f"lab: the bridge belongs to the lab of {owner.read_text().strip()}; left as it is")
+        return
     bridge = config["network"]["bridge"]
     if subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode == 0:
         run(["ip", "link", "del", bridge])
     for root in hosts.CGROUP_ROOTS:
         hosts.remove_cgroup_tree(root / f"pakashop-lab-{bridge}")
-    if owner_file(config).exists() and owner_file(config).read_text().strip() == str(STATE):
-        owner_file(config).unlink()
+    owner.unlink(missing_ok=True)
     log("lab is down (hosts' disks kept in .lab/hosts; `make lab-clean` deletes them)")
 
 
