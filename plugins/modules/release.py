@@ -277,6 +277,8 @@ class Releases:
         target = self.params["to_release"] or previous_good(self.entries, leaving)
         if not target:
             self.fail(f"there is no earlier good release to go back to from {leaving}")
+        if target == leaving:
+            return  # already there
         if not self.tree.is_complete(target):
             self.fail(f"release {target} is not on the host (or unfinished); "
                       f"`releases` lists what is")

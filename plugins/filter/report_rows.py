@@ -1,0 +1,79 @@
+# Copyright: Pakashop Engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: report_rows
+short_description: One report row per service of a host, from release and health results
+version_added: 0.1.0
+description:
+  - Joins the looped results of P(pakashop.infra.service_health#module) and
+    P(pakashop.infra.release#module) (state C(query)) for the services of one host into
+    rows for P(pakashop.infra.status_report#filter).
+positional: _input, releases, host, environment
+options:
+  _input:
+    description: The registered loop results of P(pakashop.infra.service_health#module).
+    type: list
+    elements: dict
+    required: true
+  releases:
+    description: The registered loop results of P(pakashop.infra.release#module), in the same order.
+    type: list
+    elements: dict
+    required: true
+  host:
+    description: The host's inventory name.
+    type: str
+    required: true
+  environment:
+    description: The host's environment.
+    type: str
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Collect this host's rows
+  ansible.builtin.set_fact:
+    host_report: "{{ health.results | pakashop.infra.report_rows(releases.results, inventory_hostname, pakashop_environment) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: >-
+    Rows with environment, service, host, commit, release, activated_at, actor,
+    healthy, restarts, journal_count, journal and verdicts.
+  type: list
+  elements: dict
+"""
+
+
+def report_rows(health_results, release_results, host, environment):
+    rows = []
+    for health, releases in zip(health_results, release_results):
+        current = releases.get("current")
+        activation = next((e for e in reversed(releases.get("ledger", []))
+                           if e.get("release") == current
+                           and e.get("action") in ("activate", "rollback")), {})
+        instances = health.get("instances", [])
+        rows.append({
+            "environment": environment,
+            "service": releases.get("item") or health.get("item", {}).get("item"),
+            "host": host,
+            "release": current,
+            "commit": next((r["commit"] for r in releases.get("releases", []) if r.get("current")), None),
+            "activated_at": activation.get("time"),
+            "actor": activation.get("actor"),
+            "healthy": bool(health.get("healthy")),
+            "restarts": sum(i.get("n_restarts", 0) for i in instances),
+            "journal_count": sum(i.get("journal_count", 0) for i in instances),
+            "journal": [line for i in instances for line in i.get("journal", [])],
+            "verdicts": health.get("verdicts", []),
+        })
+    return rows
+
+
+class FilterModule:
+    def filters(self):
+        return {"report_rows": report_rows}
