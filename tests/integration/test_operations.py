@@ -1,0 +1,85 @@
+"""On-call procedures on the lab: fast rollback, verify, status (issue 5)."""
+
+import json
+import time
+
+from conftest import CHECKOUT
+
+GOOD_API = (CHECKOUT / "examples/backend/api/main.py").read_text()
+
+
+def redeploy_head(lab):
+    run = lab.playbook("deploy.yml", "-l", "staging")
+    assert run.rc == 0, run.output[-3000:]
+
+
+def test_fast_rollback_works_with_the_git_remote_gone(staging):
+    lab = staging
+    before = lab.head("main")
+    after = lab.commit("main", {"api/main.py": GOOD_API + f"# {time.time()}\n"}, "api: new release")
+    redeploy_head(lab)
+    assert all(v == [after, after] for v in lab.serving("api").values())
+
+    gone = lab.origin.with_name("backend.git.gone")
+    lab.origin.rename(gone)
+    try:
+        run = lab.playbook("rollback.yml", "-l", "staging")
+    finally:
+        gone.rename(lab.origin)
+
+    assert run.rc == 0, run.output[-3000:]
+    assert all(v == [before, before] for v in lab.serving("api").values())
+    for name in lab.serving("api"):
+        entries = lab.ledger(name, "api")
+        left = [e for e in entries if e.get("commit") == after][-1]
+        assert left["outcome"] == "rolled_back"
+        assert entries[-1]["outcome"] == "active" and entries[-1]["commit"] == before
+    assert all(v == [before] for v in lab.serving("gateway").values())
+    redeploy_head(lab)
+    assert all(v == [after, after] for v in lab.serving("api").values())
+
+
+def test_verify_fails_on_a_stopped_unit_and_names_it(staging):
+    lab = staging
+    name = next(n for n in lab.names("staging") if "moderation" in lab.by_name(n).services)
+    host = lab.host(name)
+    host.run("systemctl stop pakashop-moderation@1")
+    try:
+        run = lab.playbook("verify.yml", "-l", "staging")
+    finally:
+        host.run("systemctl start pakashop-moderation@1")
+    assert run.rc != 0
+    assert f"Unhealthy: {name}/moderation." in run.output
+    assert "pakashop-moderation@1.service: gate 'unit' failed" in run.output
+
+
+def test_verify_shows_errors_in_the_log_since_activation(staging):
+    lab = staging
+    name = next(n for n in lab.names("staging") if "notifications" in lab.by_name(n).services)
+    # A request the service cannot parse makes it log an error (priority err).
+    lab.host(name).run("curl -s -X POST -d 'not json' http://127.0.0.1:8200/notify")
+    run = lab.playbook("verify.yml", "-l", "staging", "-e", "services=notifications")
+    assert run.rc == 0, run.output[-3000:]
+    assert "journal lines of priority warning or worse since activation" in run.output
+    assert "POST /notify failed" in run.output
+
+
+def test_status_writes_the_table_as_json_and_markdown_and_shows_drift(staging, tmp_path):
+    lab = staging
+    first = lab.names("staging")[0]
+    # one staging host's api goes back a release: the environment drifts
+    back = lab.playbook("rollback.yml", "-l", first, "-e", "services=api")
+    assert back.rc == 0, back.output[-3000:]
+    try:
+        run = lab.playbook("status.yml", "-e", f"status_output_dir={tmp_path}")
+    finally:
+        redeploy_head(lab)
+    assert run.rc == 0, run.output[-3000:]
+    report = json.loads((tmp_path / "status.json").read_text())
+    rows = {(r["environment"], r["service"], r["host"]): r for r in report["rows"]}
+    assert rows[("staging", "gateway", lab.names("staging")[0])]["commit"] == lab.head("main")
+    assert all(r["release"] is None for k, r in rows.items() if k[0] == "production")
+    assert any(d.startswith("staging/api: hosts run different commits") for d in report["drift"])
+    markdown = (tmp_path / "status.md").read_text()
+    assert "| staging | api |" in markdown and "**Drift**" in markdown
+    assert "not deployed" in run.output
