@@ -341,7 +341,8 @@ def resolve(git, p):
         else:
             found = branch if git.is_ancestor(sha, head_of(git, branch)) else None
         if not found:
-            raise Refused(f"{ref} ({short(sha)}) is not on {branch}: only commits reachable "
+            named_ref = short(sha) if sha.startswith(ref) else f"{ref} ({short(sha)})"
+            raise Refused(f"{named_ref} is not on {branch}: only commits reachable "
                           f"from {branch} are deployed from it; merge it there first")
     at = datetime.datetime.fromtimestamp(git.committed_at(sha), datetime.timezone.utc)
     return {"changed": False, "commit": sha, "branch": found, "subject": git.subject(sha),

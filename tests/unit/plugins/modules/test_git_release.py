@@ -32,7 +32,7 @@ def test_resolve_refuses_a_commit_that_is_not_on_the_branch(origin, run):
     stray = origin.commit("feature/x", {"api/main.py": "x\n"}, "Unmerged", start="origin/main")
     result = run(operation="resolve", branch="production", ref=stray)
     assert result["failed"]
-    assert f"({stray[:12]}) is not on production" in result["msg"]
+    assert result["msg"].startswith(f"{stray[:12]} is not on production: only commits")
 
 
 @pytest.mark.parametrize("branch", ["main", "production"])
