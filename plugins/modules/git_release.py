@@ -379,7 +379,8 @@ def promote(git, p, check_mode):
     return {**result, "commit": commit, "pushed": not check_mode, "method": "push",
             "diff": moved(production, before, commit, commits),
             "msg": f"{production} {'would move' if check_mode else 'moved'} from {short(before)} "
-                   f"to {short(commit)} by a fast-forward push ({len(commits)} commit(s))"}
+                   f"to {short(commit)} by a fast-forward push, promoting {len(commits)} "
+                   f"commit(s): {named(commits)}"}
 
 
 def pull_request(git, p, commit, main_head, commits, check_mode):
@@ -400,14 +401,15 @@ def pull_request(git, p, commit, main_head, commits, check_mode):
                        f"already open: {found['url']}"}
     if check_mode:
         return {"method": "pull_request", "pull_request": {"created": True},
-                "msg": f"would open a pull request from {main} to {production} on {repository}"}
+                "msg": f"would open a pull request from {main} to {production} on {repository} "
+                       f"for {len(commits)} commit(s): {named(commits)}"}
     opened = github.create_pull_request(
         main, production, f"Promote {main} to {production} ({short(commit)})",
         "Staging was verified on {}.\n\nCommits:\n{}".format(
             commit, "\n".join(f"- {short(c['sha'])} {c['subject']}" for c in commits)))
     return {"method": "pull_request", "pull_request": {**opened, "created": True},
-            "msg": f"opened pull request #{opened['number']} from {main} to {production}: "
-                   f"{opened['url']}"}
+            "msg": f"opened pull request #{opened['number']} from {main} to {production} "
+                   f"({opened['url']}) for {len(commits)} commit(s): {named(commits)}"}
 
 
 def hotfix_sync(git, p, check_mode):
