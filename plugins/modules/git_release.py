@@ -356,17 +356,17 @@ def promote(git, p, check_mode):
     commit = commit_of(git, p["commit"]) if p["commit"] else main_head
     if not git.is_ancestor(commit, main_head):
         raise Refused(f"{short(commit)} is not on {main}: only what {main} has is promoted")
+    hotfixes = git.commits(f"{main_head}..{before}")
+    if hotfixes:
+        raise Refused(f"{production} has {len(hotfixes)} commit(s) that {main} lacks "
+                      f"({named(hotfixes)}): run the hotfix sync (playbooks/hotfix_sync.yml) "
+                      f"first, then promote again")
     result = {"branch": production, "before": before, "commit": before, "commits": [],
               "pushed": False, "method": "none"}
     if git.is_ancestor(commit, before):
         return {**result, "changed": False,
                 "msg": f"{production} already contains {short(commit)}; nothing to promote"}
     lacking = git.commits(f"{commit}..{before}")
-    hotfixes = [c for c in lacking if not git.is_ancestor(c["sha"], main_head)]
-    if hotfixes:
-        raise Refused(f"{production} has {len(hotfixes)} commit(s) that {main} lacks "
-                      f"({named(hotfixes)}): run the hotfix sync (playbooks/hotfix_sync.yml) "
-                      f"first, then promote again")
     if lacking:
         raise Refused(f"{production} has commits that {short(commit)} lacks "
                       f"({named(lacking)}): promote a newer commit of {main}")

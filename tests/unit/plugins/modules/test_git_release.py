@@ -115,8 +115,10 @@ def test_promote_when_production_has_it_already_changes_nothing(origin, run):
     assert "already contains" in result["msg"]
 
 
-def test_promote_refuses_while_a_hotfix_is_not_synced(origin, run):
-    origin.commit("main", {"api/main.py": "2\n"}, "Feature")
+@pytest.mark.parametrize("main_moved_on", [True, False])
+def test_promote_refuses_while_a_hotfix_is_not_synced(origin, run, main_moved_on):
+    if main_moved_on:
+        origin.commit("main", {"api/main.py": "2\n"}, "Feature")
     hotfix = origin.commit("production", {"gateway/main.py": "fix\n"}, "Hotfix")
     result = run(operation="promote")
     assert result["failed"]
