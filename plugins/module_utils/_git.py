@@ -117,8 +117,8 @@ class GitCache:
 
     def commit_of(self, ref):
         """The full sha a branch, tag, sha or expression names, or None."""
-        rc, out, _ = self.git("rev-parse", "--verify", "--quiet", "--end-of-options",
-                              f"{ref}^{{commit}}", check=False)
+        rc, out = self.git("rev-parse", "--verify", "--quiet", "--end-of-options",
+                           f"{ref}^{{commit}}", check=False)[:2]
         return out if rc == 0 else None
 
     def head(self, branch):
@@ -128,7 +128,7 @@ class GitCache:
         return self.git("show-ref", "--verify", "--quiet", ref, check=False)[0] == 0
 
     def is_ancestor(self, commit, of):
-        rc, _, err = self.git("merge-base", "--is-ancestor", commit, of, check=False)
+        rc, err = self.git("merge-base", "--is-ancestor", commit, of, check=False)[::2]
         if rc > 1:
             raise GitError(f"git merge-base failed: {self._words(err)}")
         return rc == 0
