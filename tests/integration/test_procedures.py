@@ -1,0 +1,168 @@
+"""The release procedures on the lab, against its real bare origin: deploy's
+refusals and lock, promote, hotfix sync.
+
+The tests run in file order and tell one story on the shared lab: staging is
+deployed, refused promotions change nothing, a hotfix is synced and promoted.
+They leave every unit running and main containing production, so that later
+test files find a usable lab.
+"""
+
+import json
+import subprocess
+import threading
+import time
+
+import pytest
+
+LOCK = "/var/lib/pakashop/deploy.lock"
+
+
+def releases(lab):
+    """Where every service's `current` points, on every host."""
+    return {name: lab.host(name).run("readlink -e /opt/pakashop/*/current").stdout
+            for name in lab.names("staging") + lab.names("production")}
+
+
+def health(lab, name, port):
+    return json.loads(lab.host(name).check_output(f"curl -sf http://127.0.0.1:{port}/healthz"))
+
+
+def origin_git(lab, *args):
+    return subprocess.run(["git", "-C", lab.origin, *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def feature(lab):
+    """A commit on feature/x only: on neither main nor production."""
+    origin_git(lab, "branch", "feature/x", "main")
+    return lab.commit("feature/x", {"docs/checkout.md": "new checkout\n"}, "Feature work")
+
+
+@pytest.mark.parametrize("limit, refusal", [
+    ([], "this run selects every host (no --limit): run it with -l staging or -l production"),
+    (["-l", "staging,production"], "this run selects hosts of production and staging: run it"),
+    (["-l", "staging", "-e", "release_ref=feature/x"],
+     "feature/x is a branch other than main, and only main is deployed here"),
+    (["-l", "production", "-e", "release_ref=FEATURE_SHA"], "is not on production: only commits"),
+], ids=["no limit", "two environments", "feature branch to staging", "commit not on production"])
+def test_deploy_refuses_before_any_change(lab, feature, limit, refusal):
+    before = releases(lab)
+    run = lab.playbook("deploy.yml", *[a.replace("FEATURE_SHA", feature) for a in limit])
+    assert run.rc != 0
+    assert refusal in run.output, run.output[-2000:]
+    assert run.changed == 0
+    assert releases(lab) == before
+
+
+def test_a_second_deploy_of_an_environment_waits_then_names_the_holder(lab):
+    """Two real deploys of staging at once: the second gives up after its
+    bounded wait, naming the first; the first finishes and releases the lock."""
+    lock_host = lab.host(sorted(lab.names("staging"))[0])
+    commit = lab.commit("main", {"docs/release.md": "release 2\n"}, "Release 2")
+    first = []
+    thread = threading.Thread(target=lambda: first.append(lab.playbook("deploy.yml", "-l", "staging")))
+    thread.start()
+    deadline = time.monotonic() + 300
+    while not lock_host.file(LOCK).exists and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    second = lab.playbook("deploy.yml", "-l", "staging", "-e", "deploy_lock_timeout=3")
+    thread.join()
+    assert second.rc != 0
+    assert f"staging is locked by another run (deploy of staging at {commit[:12]} by" in second.output
+    assert "run again with -e deploy_lock_break=true" in second.output
+    assert second.changed == 0
+    assert first[0].rc == 0, first[0].output[-3000:]
+    assert not lock_host.file(LOCK).exists
+    summary = first[0].output
+    assert f"staging: commit {commit[:12]} (main), release " in summary
+    for name in lab.names("staging"):
+        for service in lab.by_name(name).services:
+            assert f"{name:12} {service:16} deployed" in summary
+
+
+def test_promote_refuses_while_a_staging_instance_is_down(lab):
+    host = lab.names("staging")[-1]
+    before = lab.head("production")
+    lab.host(host).run("systemctl stop pakashop-api@2")
+    try:
+        run = lab.playbook("promote.yml")
+    finally:
+        lab.host(host).run("systemctl start pakashop-api@2 && "
+                           "timeout 30 sh -c 'until curl -sf http://127.0.0.1:8101/healthz; do sleep 1; done'")
+    assert run.rc != 0
+    assert (f"staging is not verified on {lab.head('main')[:12]}, the head of main: "
+            f"{host} pakashop-api@2 does not answer its health check;") in run.output
+    assert lab.head("production") == before
+
+
+def test_promote_fast_forwards_production_to_the_verified_head_of_main(lab):
+    main = lab.head("main")
+    run = lab.playbook("promote.yml")
+    assert run.rc == 0, run.output[-3000:]
+    assert lab.head("production") == main
+    assert f"to {main[:12]} by a fast-forward push" in run.output
+
+
+def test_promote_refuses_while_production_has_an_unsynced_hotfix(lab):
+    hotfix = lab.commit("production", {"docs/hotfix.md": "hotfix 1\n"}, "Hotfix 1")
+    run = lab.playbook("promote.yml")
+    assert run.rc != 0
+    assert "production has 1 commit(s) that main lacks" in run.output
+    assert "run the hotfix sync (playbooks/hotfix_sync.yml) first" in run.output
+    assert lab.head("production") == hotfix
+
+
+def test_hotfix_sync_fast_forwards_main(lab):
+    # main has nothing production lacks: it was promoted before the hotfix.
+    run = lab.playbook("hotfix_sync.yml")
+    assert run.rc == 0, run.output[-3000:]
+    assert lab.head("main") == lab.head("production")
+    assert "by a fast-forward" in run.output and "Hotfix 1" in run.output
+
+
+def test_hotfix_sync_when_in_sync_does_nothing(lab):
+    main = lab.head("main")
+    run = lab.playbook("hotfix_sync.yml")
+    assert run.rc == 0, run.output[-3000:]
+    assert "main already contains production" in run.output
+    assert run.changed == 0
+    assert lab.head("main") == main
+
+
+def test_hotfix_sync_merges_and_deploys_staging(lab):
+    feature = lab.commit("main", {"docs/feature.md": "feature 2\n"}, "Feature 2")
+    hotfix = lab.commit("production", {"docs/hotfix.md": "hotfix 2\n"}, "Hotfix 2")
+    run = lab.playbook("hotfix_sync.yml", "-e", "deploy_staging=true")
+    assert run.rc == 0, run.output[-3000:]
+    merged = lab.head("main")
+    assert origin_git(lab, "rev-list", "--parents", "-n", "1", merged).split()[1:] == [feature, hotfix]
+    assert "by a merge" in run.output and "Hotfix 2" in run.output
+    assert lab.head("production") == hotfix
+    for name in lab.names("staging"):
+        assert health(lab, name, 8100)["version"] == merged
+
+
+def test_promote_through_github_hands_the_token_to_the_api_call(lab):
+    run = lab.playbook("promote.yml", "-e", "github_repository=pakashop/backend",
+                       "-e", "github_api_url=http://127.0.0.1:9",
+                       env={"GITHUB_TOKEN": "ghp_integration_secret"})
+    assert run.rc != 0
+    assert "cannot reach GitHub's API at http://127.0.0.1:9" in run.output
+    assert "ghp_integration_secret" not in run.output
+
+
+def test_hotfix_sync_conflict_pushes_nothing_and_names_the_file(lab):
+    main = lab.commit("main", {"docs/notes.md": "from main\n"}, "Notes on main")
+    lab.commit("production", {"docs/notes.md": "from production\n"}, "Notes on production")
+    try:
+        run = lab.playbook("hotfix_sync.yml")
+        assert run.rc != 0
+        assert "conflicts in docs/notes.md; nothing was pushed" in run.output
+        assert lab.head("main") == main
+    finally:
+        # Resolve it by hand, as the message says, so that main contains production again.
+        lab.git("fetch", "-q", "origin")
+        lab.git("checkout", "-q", "-B", "main", "origin/main")
+        lab.git("merge", "-q", "-X", "ours", "-m", "Merge production into main", "origin/production")
+        lab.git("push", "-q", "origin", "main")
