@@ -17,7 +17,7 @@ TEST_LAB := LAB_STATE=$(CURDIR)/.lab-test LAB_BRIDGE=$(TEST_LAB_BRIDGE) LAB_SUBN
             PAKASHOP_LAB_EC2_URL=http://127.0.0.1:$(TEST_LAB_EC2_PORT)
 
 .PHONY: help demo test venv deps lab-up lab-down lab-status lab-clean \
-        lint sanity unit integration test-lab-down
+        lint sanity unit integration molecule test-lab-down
 
 help:
 	@echo "make demo    set up, start the lab and deploy staging on it"
@@ -61,7 +61,7 @@ demo: lab-up
 	$(BIN)/ansible-playbook playbooks/deploy.yml -l staging
 	@$(PY) -m lab endpoints staging
 
-test: lint sanity unit integration
+test: lint sanity unit integration molecule
 
 lint: venv
 	$(BIN)/ansible-lint --profile production
@@ -76,5 +76,11 @@ unit: venv
 integration: venv deps
 	$(TEST_LAB) $(BIN)/pytest tests/integration
 
+# The service role's Molecule scenario (its own lab: br-pkmol, 10.213.2.0/24).
+molecule: venv deps
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test
+
 test-lab-down: venv
 	$(TEST_LAB) $(PY) -m lab down
+	LAB_STATE=$(CURDIR)/.lab-molecule LAB_BRIDGE=br-pkmol LAB_SUBNET=10.213.2 \
+	  PAKASHOP_LAB_EC2_URL=http://127.0.0.1:5057 $(PY) -m lab down
