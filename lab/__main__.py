@@ -63,6 +63,16 @@ def ssh_key():
     return key
 
 
+def raise_inotify_limits():
+    """Each host's systemd takes several inotify instances; the kernel's default
+    of 128 per user runs out at a dozen hosts (`Failed to allocate manager
+    object: Too many open files`). Raise it, never lower it."""
+    for name, wanted in (("max_user_instances", 8192), ("max_user_watches", 524288)):
+        knob = Path("/proc/sys/fs/inotify") / name
+        if int(knob.read_text()) < wanted:
+            knob.write_text(str(wanted))
+
+
 def ensure_bridge(config):
     bridge, subnet = config["network"]["bridge"], config["network"]["subnet"]
     if subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode:
@@ -103,6 +113,7 @@ def up():
     claim_bridge(config)
     key = ssh_key()
     base = hosts.ensure_base_image()
+    raise_inotify_limits()
     ensure_bridge(config)
     wanted = lab_hosts(config)
     wanted_names = {h.name for h in wanted}
