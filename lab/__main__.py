@@ -154,7 +154,7 @@ def down():
     for root in hosts.CGROUP_ROOTS:
         hosts.remove_cgroup_tree(root / f"pakashop-lab-{bridge}")
     owner.unlink(missing_ok=True)
-    log("lab is down (hosts' disks kept in .lab/hosts; `make lab-clean` deletes them)")
+    log(f"lab is down (the hosts' disks stay in {STATE / 'hosts'}; `make lab-clean` deletes them)")
 
 
 def status():
