@@ -233,6 +233,7 @@ compose:
 
 import hashlib
 import json
+import os
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -358,9 +359,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return [found[i] for i in sorted(found) if i not in excluded_ids]
 
     def _default_region(self):
-        boto3, _botocore = _import_boto3()
-        with self._aws_errors(Call()):
-            region = boto3.session.Session(profile_name=self._connection["aws_profile"]).region_name
+        """As the AWS CLI picks it: AWS_REGION (which botocore ignores), then
+        AWS_DEFAULT_REGION, then the profile's region."""
+        region = os.environ.get("AWS_REGION")
+        if not region:
+            boto3, _botocore = _import_boto3()
+            with self._aws_errors(Call()):
+                region = boto3.session.Session(profile_name=self._connection["aws_profile"]).region_name
         if not region:
             raise AnsibleError("No AWS region is set: list regions in the inventory file, or set "
                                "AWS_REGION, or a region for the profile in ~/.aws/config.")
@@ -459,7 +464,8 @@ def _describe_instances(client, region, filters):
 def _listing(names_to_hosts, most=5):
     """"'qa' (qa-1, qa-2), none (web-9 and 7 more)": names, then hosts, for a warning."""
     parts = []
-    for name, hosts in names_to_hosts.items():
+    for name, hosts in sorted(names_to_hosts.items()):
+        hosts = sorted(hosts)
         shown = ", ".join(hosts[:most]) + (f" and {len(hosts) - most} more" if len(hosts) > most else "")
         parts.append(f"{name!r} ({shown})" if name else f"none ({shown})")
     return ", ".join(parts)
