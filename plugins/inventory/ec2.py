@@ -231,6 +231,7 @@ compose:
   ansible_host: ec2_public_ip_address | default(ansible_host)
 """
 
+import difflib
 import hashlib
 import json
 import os
@@ -238,6 +239,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
+from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
@@ -262,21 +264,35 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
+        config = self._read_config_data(path)
         try:
+            self._check_option_names(config)
             self._read_settings()
         except ConfigError as e:
-            raise AnsibleError(f"{path}: {e}.") from None
+            # the option's value in the file: Ansible shows its line
+            raise AnsibleError(f"{path}: {e}.", obj=config.get(e.option)) from None
         self._populate(self._instances(path, cache))
 
     # -- settings ---------------------------------------------------------
+
+    def _check_option_names(self, config):
+        """Ansible ignores an unknown key; a misspelt `filters` would then list
+        every host of the project, so a name that is no option fails."""
+        definitions = C.config.get_configuration_definitions("inventory", self._load_name)
+        known = set(definitions).union(*(d.get("aliases") or () for d in definitions.values()))
+        for key in config:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise ConfigError(key, f"{key} is not an option of {self.NAME}{hint}; see "
+                                       f"ansible-doc -t inventory {self.NAME}")
 
     def _read_settings(self):
         """Options, checked once: a malformed one fails before any AWS request."""
         connection = {name: self._templated(name) for name in CONNECTION_OPTIONS}
         endpoint = connection["endpoint_url"]
         if endpoint and not endpoint.startswith(("http://", "https://")):
-            raise ConfigError(f"endpoint_url must be an http:// or https:// URL; got {endpoint!r}")
+            raise ConfigError("endpoint_url", f"endpoint_url must be an http:// or https:// URL; got {endpoint!r}")
         self._connection = connection
         self._regions = [self._templar_value(r) for r in self.get_option("regions")]
         self._queries = query_plan(

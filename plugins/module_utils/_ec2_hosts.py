@@ -26,6 +26,10 @@ HOSTNAME_SOURCES = {
 class ConfigError(ValueError):
     """An option of the inventory file is malformed; the message names it."""
 
+    def __init__(self, option, message):
+        super().__init__(message)
+        self.option = option
+
 
 def summarize(instance, region):
     """The part of one DescribeInstances instance that a host needs. Plain
@@ -70,7 +74,7 @@ def query_plan(project_tag, instance_states, filters, include_filters, exclude_f
 
 def check_project_tag(value):
     if not (isinstance(value, dict) and value.get("key") and value.get("value")):
-        raise ConfigError(f"project_tag must be a mapping with a key and a value, "
+        raise ConfigError("project_tag", f"project_tag must be a mapping with a key and a value, "
                           f"for example {{key: Project, value: pakashop}}; got {value!r}")
     return {"key": str(value["key"]), "value": str(value["value"])}
 
@@ -78,14 +82,14 @@ def check_project_tag(value):
 def check_instance_states(states):
     unknown = [s for s in states if s not in INSTANCE_STATES]
     if unknown or not states:
-        raise ConfigError(f"instance_states must list states among {', '.join(INSTANCE_STATES)}; "
+        raise ConfigError("instance_states", f"instance_states must list states among {', '.join(INSTANCE_STATES)}; "
                           f"got {list(states)!r}")
     return list(states)
 
 
 def check_filter_list(option, entries):
     if not all(isinstance(entry, dict) for entry in entries):
-        raise ConfigError(f"{option} must be a list of filter mappings, "
+        raise ConfigError(option, f"{option} must be a list of filter mappings, "
                           f"for example [{{'tag:Name': web-1}}]; got {entries!r}")
     return entries
 
@@ -96,10 +100,10 @@ def check_environments(environments):
     for name, spec in (environments or {}).items():
         key = str(name).strip().lower()
         if not GROUP_NAME.match(key):
-            raise ConfigError(f"environments: {name!r} cannot be a group name (use lowercase "
+            raise ConfigError("environments", f"environments: {name!r} cannot be a group name (use lowercase "
                               f"letters, digits and underscores, not starting with a digit)")
         if not (isinstance(spec, dict) and isinstance(spec.get("branch"), str) and spec["branch"]):
-            raise ConfigError(f"environments: {name!r} must be a mapping with a branch, "
+            raise ConfigError("environments", f"environments: {name!r} must be a mapping with a branch, "
                               f"for example {{branch: main}}; got {spec!r}")
         checked[key] = spec["branch"]
     return checked
@@ -114,13 +118,12 @@ def check_hostnames(entries):
     source is taken literally, as amazon.aws does."""
     preferences = []
     for entry in entries:
-        if isinstance(entry, str):
-            entry = {"name": entry}
-        name = entry.get("name") if isinstance(entry, dict) else None
+        spec = {"name": entry} if isinstance(entry, str) else entry
+        name = spec.get("name") if isinstance(spec, dict) else None
         if not (isinstance(name, str) and _is_source(name)):
-            raise ConfigError(f"hostnames: {entry!r} is not one of {', '.join(HOSTNAME_SOURCES)}, "
-                              f"tag:<key>, or a mapping with such a name (and a prefix, separator)")
-        preferences.append((name, str(entry.get("prefix") or ""), str(entry.get("separator", "_"))))
+            raise ConfigError("hostnames", f"hostnames: {entry!r} is not one of {', '.join(HOSTNAME_SOURCES)}, "
+                                           f"tag:<key>, or a mapping with such a name (and a prefix, separator)")
+        preferences.append((name, str(spec.get("prefix") or ""), str(spec.get("separator", "_"))))
     return preferences
 
 

@@ -504,6 +504,7 @@ def test_traceback_only_with_vvv(ec2, tmp_path, monkeypatch):
     ("instance_states: [runing]\n", "instance_states"),
     ("endpoint_url: localhost:5000\n", "endpoint_url"),
     ("include_filters: [tag:Role=web]\n", "include_filters"),
+    ("filter: {tag:Role: web}\n", "filter is not an option of pakashop.infra.ec2 (did you mean filters?)"),
 ])
 def test_malformed_config_fails_before_any_request(ec2, tmp_path, api_calls, body, option):
     message = failure(tmp_path, body)
