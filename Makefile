@@ -78,3 +78,15 @@ integration: venv deps
 
 test-lab-down: venv
 	$(TEST_LAB) $(PY) -m lab down
+
+# The inventory benchmark (not part of `make test`): pakashop.infra.ec2 beside
+# amazon.aws.aws_ec2, which only the benchmark's own venv has.
+BENCH_VENV := .cache/bench-venv
+.PHONY: bench-inventory
+bench-inventory: venv $(BENCH_VENV)/.installed
+	$(PY) tests/bench/inventory/bench.py --bench-venv $(BENCH_VENV)
+
+$(BENCH_VENV)/.installed: tests/bench/inventory/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q -r tests/bench/inventory/requirements.txt
+	touch $@

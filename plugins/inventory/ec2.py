@@ -294,7 +294,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if endpoint and not endpoint.startswith(("http://", "https://")):
             raise ConfigError("endpoint_url", f"endpoint_url must be an http:// or https:// URL; got {endpoint!r}")
         self._connection = connection
-        self._regions = [self._templar_value(r) for r in self.get_option("regions")]
+        # plain str: a value from the file carries Ansible's tags, slow to cache
+        self._regions = [str(self._templar_value(r)) for r in self.get_option("regions")]
         self._queries = query_plan(
             check_project_tag(self.get_option("project_tag")),
             check_instance_states(self.get_option("instance_states")),
