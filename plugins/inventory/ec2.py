@@ -21,7 +21,7 @@ description:
   - "Host variables: C(ansible_host) (private IP address, else the public one),
     C(pakashop_environment), C(pakashop_branch) (from O(environments), V(null) when unmapped),
     C(pakashop_services) (a list), and C(ec2_instance_id), C(ec2_region), C(ec2_availability_zone),
-    C(ec2_instance_state), C(ec2_instance_type), C(ec2_vpc_id), C(ec2_private_ip_address),
+    C(ec2_instance_state), C(ec2_private_ip_address),
     C(ec2_public_ip_address) (when the instance has one) and C(ec2_tags) (a mapping)."
   - The inventory file name must end in C(ec2.yml) or C(ec2.yaml).
   - Requests use botocore's adaptive retry mode, which slows down on throttling; C(AWS_MAX_ATTEMPTS)
@@ -32,7 +32,7 @@ description:
     the option to change. With C(-vvv) the AWS error's traceback is printed too.
 notes:
   - A cache hit (O(cache=true), within O(cache_timeout)) makes no AWS request at all and does not
-    import boto3. C(--flush-cache) or C(ansible-inventory --flush-cache) refreshes it. The cache
+    import boto3. C(--flush-cache) (of C(ansible-playbook) or C(ansible-inventory)) refreshes it. The cache
     key covers the file and the options that select instances, so editing O(filters) or
     O(regions) is never answered from a stale cache.
   - With Ansible's default settings a failing inventory source is only a warning; set
@@ -68,7 +68,7 @@ options:
     description:
       - The instance states to list, among V(pending), V(running), V(shutting-down), V(terminated),
         V(stopping) and V(stopped).
-      - An O(filters) or O(include_filters) entry that names C(instance-state-name) overrides it
+      - A O(filters) or O(include_filters) entry that names C(instance-state-name) overrides it
         for that query, as in C(amazon.aws.aws_ec2).
     type: list
     elements: str
@@ -144,8 +144,8 @@ options:
       - The EC2 endpoint to use instead of AWS's, for example the lab's local endpoint or a VPC
         endpoint. STS (for O(assume_role_arn)) follows botocore's own settings, such as
         C(AWS_ENDPOINT_URL_STS).
-      - Like O(regions) and the credential options, it may be a template, for example
-        C("{{ lookup('ansible.builtin.env', 'MY_ENDPOINT') }}").
+      - Like O(regions) and the credential options, it may be a template, for example a
+        C(lookup) of an environment variable, as the lab's inventory does.
     type: str
     env:
       - name: AWS_ENDPOINT_URL_EC2
@@ -223,10 +223,10 @@ include_filters:
   - tag:Role: [web, api]
 exclude_filters:
   - tag:Retiring: "true"
-# constructed: a group per instance type, and ssh through the public address
+# constructed: a group per availability zone, and ssh through the public address
 keyed_groups:
-  - key: ec2_instance_type
-    prefix: type
+  - key: ec2_availability_zone
+    prefix: zone
 compose:
   ansible_host: ec2_public_ip_address | default(ansible_host)
 """
@@ -344,26 +344,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return f"{self.get_cache_key(path)}_{digest.hexdigest()[:12]}"
 
     def _describe(self):
-        boto3, botocore = _import_boto3()
+        """Every instance the queries select, from every region, excludes removed."""
         regions = self._regions or [self._default_region()]
-        with self._aws_errors(Call(region=regions[0])):
-            session = self._session(boto3)
-            _check_regions(session, regions)
-            if self._connection["assume_role_arn"]:
-                session = self._assume_role(boto3, session, regions[0])
-            retries = botocore.config.Config(retries={"mode": "adaptive"}, connect_timeout=10,
-                                             read_timeout=120, max_pool_connections=16)
-            clients = {region: session.client("ec2", region_name=region, config=retries,
-                                              endpoint_url=self._connection["endpoint_url"])
-                       for region in regions}
+        clients = self._clients(regions)
         includes, excludes = self._queries
         jobs = [(region, filters, excluded) for region in regions
                 for excluded, queries in ((False, includes), (True, excludes)) for filters in queries]
+        found, excluded_ids = {}, set()
         pool = ThreadPoolExecutor(max_workers=min(len(jobs), 8))
         try:
             futures = [(region, excluded, pool.submit(_describe_instances, clients[region], region, filters))
                        for region, filters, excluded in jobs]
-            found, excluded_ids = {}, set()
             for region, excluded, future in futures:
                 with self._aws_errors(Call(region=region)):
                     instances = future.result()
@@ -374,6 +365,32 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return [found[i] for i in sorted(found) if i not in excluded_ids]
+
+    def _clients(self, regions):
+        """One EC2 client per region, with the credentials of the options (and
+        of the role, when there is one) and botocore's adaptive retries."""
+        boto3, botocore = _import_boto3()
+        with self._aws_errors(Call(region=regions[0])):
+            session = self._session(boto3)
+            self._check_regions(session, regions)
+            if self._connection["assume_role_arn"]:
+                session = self._assume_role(boto3, session, regions[0])
+            config = botocore.config.Config(retries={"mode": "adaptive"}, connect_timeout=10,
+                                            read_timeout=120, max_pool_connections=16)
+            endpoint = self._connection["endpoint_url"]
+            return {region: session.client("ec2", region_name=region, config=config, endpoint_url=endpoint)
+                    for region in regions}
+
+    def _check_regions(self, session, regions):
+        """Refuse a region botocore does not know, before a request to it fails
+        in a less obvious way (a DNS error, or a local endpoint's 500)."""
+        known = {region for partition in session.get_available_partitions()
+                 for region in session.get_available_regions("ec2", partition_name=partition)}
+        unknown = [region for region in regions if region not in known]
+        if unknown:
+            where = "regions" if self._regions else "AWS_REGION or the profile's region (or set regions)"
+            raise AnsibleError(f"Unknown AWS region {', '.join(map(repr, unknown))}: fix {where}; "
+                               f"if the region is new, upgrade boto3.")
 
     def _default_region(self):
         """As the AWS CLI picks it: AWS_REGION (which botocore ignores), then
@@ -461,8 +478,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             count = sum(len(hosts) for hosts in unmapped.values())
             self.display.warning(
                 f"pakashop.infra.ec2: {count} host(s) have an environment that environments does not "
-                f"map, so they are only in group {UNMAPPED}: {_listing(unmapped)}; add it to "
-                f"environments or fix the {environment_tag} tag.")
+                f"map, so they are only in group {UNMAPPED}: {_listing(unmapped)}; add such an "
+                f"environment to environments or fix the {environment_tag} tag.")
         if ungroupable:
             self.display.warning(
                 f"pakashop.infra.ec2: service names that cannot be group names get no service_ group "
@@ -486,17 +503,6 @@ def _listing(names_to_hosts, most=5):
         shown = ", ".join(hosts[:most]) + (f" and {len(hosts) - most} more" if len(hosts) > most else "")
         parts.append(f"{name!r} ({shown})" if name else f"none ({shown})")
     return ", ".join(parts)
-
-
-def _check_regions(session, regions):
-    """Refuse a region botocore does not know, before a request to it fails
-    in a less obvious way (a DNS error, or a local endpoint's 500)."""
-    known = {region for partition in session.get_available_partitions()
-             for region in session.get_available_regions("ec2", partition_name=partition)}
-    unknown = [region for region in regions if region not in known]
-    if unknown:
-        raise AnsibleError(f"Unknown AWS region {', '.join(map(repr, unknown))}: fix regions "
-                           f"(or upgrade boto3 if the region is new).")
 
 
 def _import_boto3():

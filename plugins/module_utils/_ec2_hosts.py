@@ -39,8 +39,6 @@ def summarize(instance, region):
         "region": region,
         "availability_zone": (instance.get("Placement") or {}).get("AvailabilityZone"),
         "state": (instance.get("State") or {}).get("Name"),
-        "instance_type": instance.get("InstanceType"),
-        "vpc_id": instance.get("VpcId"),
         # EC2 answers "" rather than nothing for a missing name
         "private_ip_address": instance.get("PrivateIpAddress") or None,
         "ip_address": instance.get("PublicIpAddress") or None,
@@ -189,8 +187,6 @@ def host_vars(summary, environment_tag, services_tag, environments, prefix=""):
         "region": summary["region"],
         "availability_zone": summary["availability_zone"],
         "instance_state": summary["state"],
-        "instance_type": summary["instance_type"],
-        "vpc_id": summary["vpc_id"],
         "private_ip_address": summary["private_ip_address"],
         "tags": tags,
     }

@@ -17,7 +17,7 @@ from ansible.plugins.loader import cache_loader, init_plugin_loader, inventory_l
 
 def best_of(runs, work):
     best = float("inf")
-    for _ in range(runs):
+    for _run in range(runs):
         started = time.perf_counter()
         work()
         best = min(best, time.perf_counter() - started)
