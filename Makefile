@@ -84,3 +84,15 @@ test-lab-down: venv
 	$(TEST_LAB) $(PY) -m lab down
 	LAB_STATE=$(CURDIR)/.lab-molecule LAB_BRIDGE=br-pkmol LAB_SUBNET=10.213.2 \
 	  PAKASHOP_LAB_EC2_URL=http://127.0.0.1:5057 $(PY) -m lab down
+
+# The inventory benchmark (not part of `make test`): pakashop.infra.ec2 beside
+# amazon.aws.aws_ec2, which only the benchmark's own venv has.
+BENCH_VENV := .cache/bench-venv
+.PHONY: bench-inventory
+bench-inventory: venv $(BENCH_VENV)/.installed
+	$(PY) tests/bench/inventory/bench.py --bench-venv $(BENCH_VENV)
+
+$(BENCH_VENV)/.installed: tests/bench/inventory/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q -r tests/bench/inventory/requirements.txt
+	touch $@
