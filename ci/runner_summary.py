@@ -62,8 +62,6 @@ def failure(event):
     service = result.get("service") or (unit["service"] if unit else None)
     gate = result.get("gate") or (GATES.get(data.get("resolved_action") or data.get("task_action")) if unit else None)
     message = result.get("msg") or result.get("stderr") or result.get("censored") or ""
-    if event["event"] == "runner_on_unreachable":
-        gate = gate or "reachable"
     return {"host": data.get("host"), "task": task, "service": service, "gate": gate,
             "message": ANSI.sub("", str(message)).strip()}
 
