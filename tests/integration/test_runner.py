@@ -122,14 +122,17 @@ def catalog_with_secret():
     return yaml.safe_dump({"pakashop_service_catalog": catalog})
 
 
+def api_hosts(lab):
+    return [name for name in lab.names("staging") if "api" in lab.by_name(name).services]
+
+
 @pytest.fixture(scope="module")
 def runs(lab, tmp_path_factory):
     """A good deploy, then one whose api never passes its health gate; staging
     is put back on a good commit afterwards for the tests that follow."""
     work = tmp_path_factory.mktemp("ci")
     good = ci_run(lab, work / "good", catalog_with_secret())
-    api_host = next(n for n in lab.names("staging") if "api" in lab.by_name(n).services)
-    secret_on_host = SECRET in lab.host(api_host).file("/etc/pakashop/api.env").content_string
+    secret_on_host = SECRET in lab.host(api_hosts(lab)[0]).file("/etc/pakashop/api.env").content_string
     api = subprocess.run(["git", "--git-dir", lab.origin, "show", "refs/heads/main:api/main.py"],
                          check=True, capture_output=True, text=True).stdout
     lab.commit("main", {"api/main.py": BROKEN_API}, "api: exit at start (runner test)")
@@ -165,7 +168,7 @@ def test_a_failed_health_gate_exits_non_zero_and_the_summary_names_service_host_
     assert len(gates) == 1, failed.summary
     named = gates[0]
     assert (named["service"], named["gate"]) == ("api", "health"), failed.summary
-    assert named["host"] in lab.names("staging") and "api" in lab.by_name(named["host"]).services
+    assert named["host"] in api_hosts(lab)
     assert "Connection refused" in failed.summary  # the gate's own message, for the person on call
 
 
