@@ -5,6 +5,7 @@ The tests use a lab of their own (LAB_STATE, LAB_BRIDGE, LAB_SUBNET,
 PAKASHOP_LAB_EC2_URL; the Makefile sets them) so a demo lab can stay up.
 """
 
+import json
 import os
 import re
 import shutil
@@ -76,6 +77,22 @@ class Lab:
         return subprocess.run(["git", "-C", self._work, *args], check=True, capture_output=True,
                               text=True, env={**os.environ, **GIT_IDENTITY}).stdout.strip()
 
+    def ledger(self, name, service):
+        text = self.host(name).file(f"/var/lib/pakashop/ledger/{service}.json").content_string
+        return json.loads(text)["entries"]
+
+    def health(self, name, port):
+        """The health answer of the instance on `port` of a host, or None."""
+        answer = self.host(name).run(f"curl -sf --max-time 2 http://127.0.0.1:{port}/healthz")
+        return json.loads(answer.stdout) if answer.rc == 0 else None
+
+    def serving(self, service):
+        """{host: [version of each instance]} for a service on the staging hosts."""
+        ports = {"gateway": [8080], "api": [8100, 8101], "notifications": [8200],
+                 "moderation": [8300]}[service]
+        return {name: [(self.health(name, p) or {}).get("version") for p in ports]
+                for name in self.names("staging") if service in self.by_name(name).services}
+
     def head(self, branch):
         return subprocess.run(["git", "-C", self.origin, "rev-parse", f"refs/heads/{branch}"],
                               check=True, capture_output=True, text=True).stdout.strip()
@@ -98,6 +115,14 @@ class Lab:
 
 def _lab(*command):
     subprocess.run([sys.executable, "-m", "lab", *command], cwd=CHECKOUT, check=True)
+
+
+@pytest.fixture(scope="session")
+def staging(lab):
+    """The lab with staging deployed at the head of main."""
+    run = lab.playbook("deploy.yml", "-l", "staging")
+    assert run.rc == 0, run.output[-3000:]
+    return lab
 
 
 @pytest.fixture(scope="session")

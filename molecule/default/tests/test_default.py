@@ -1,0 +1,54 @@
+"""Molecule verify: what the deploy left on each staging host."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+testinfra_hosts = ["stg-1", "stg-2"]
+SERVICES = {"stg-1": {"gateway": 1, "api": 2}, "stg-2": {"api": 2, "notifications": 1, "moderation": 1}}
+PORTS = {"gateway": 8080, "api": 8100, "notifications": 8200, "moderation": 8300}
+
+
+@pytest.fixture(scope="module")
+def head():
+    origin = os.path.join(os.environ["LAB_STATE"], "backend.git")
+    return subprocess.run(["git", "-C", origin, "rev-parse", "refs/heads/main"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def services(host):
+    return SERVICES[host.backend.get_hostname()]
+
+
+def test_every_instance_runs_and_answers_with_the_head_of_main(host, head):
+    for service, count in services(host).items():
+        for i in range(1, count + 1):
+            assert host.service(f"pakashop-{service}@{i}").is_running
+            answer = host.check_output(f"curl -sf http://127.0.0.1:{PORTS[service] + i - 1}/healthz")
+            assert json.loads(answer)["version"] == head
+
+
+def test_current_is_a_complete_release_recorded_active(host, head):
+    for service in services(host):
+        current = host.file(f"/opt/pakashop/{service}/current").linked_to
+        assert host.file(f"{current}/REVISION").content_string.strip() == head
+        assert not host.file(f"{current}/.unfinished").exists
+        ledger = json.loads(host.file(f"/var/lib/pakashop/ledger/{service}.json").content_string)
+        assert ledger["entries"][-1]["outcome"] == "active"
+
+
+def test_units_verify_clean_and_score_at_most_2(host):
+    for service in services(host):
+        verify = host.run(f"systemd-analyze verify pakashop-{service}@1.service")
+        assert (verify.rc, verify.stdout, verify.stderr) == (0, "", "")
+        score = host.run("systemd-analyze security --offline=true --threshold=20 "
+                         f"/etc/systemd/system/pakashop-{service}@.service")
+        assert score.rc == 0, score.stdout[-300:]
+
+
+def test_env_files_are_root_only(host):
+    for service in services(host):
+        env = host.file(f"/etc/pakashop/{service}.env")
+        assert (env.user, env.group, env.mode) == ("root", "root", 0o600)

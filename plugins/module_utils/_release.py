@@ -1,0 +1,237 @@
+# Copyright: Pakashop Engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The release tree of one service on one host, and its ledger.
+
+    <root>/<service>/releases/<release_id>/   one release; `.unfinished` while it is prepared
+    <root>/<service>/current -> releases/<id> swapped by renaming a new link over it
+    <ledger_dir>/<service>.json               every activation and rollback, newest last
+
+Private to the collection: only its modules import this.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+
+UNFINISHED = ".unfinished"
+METADATA = ".pakashop-release.json"
+# Ledger outcomes.
+ACTIVATING = "activating"  # current swapped, health gates not passed yet
+ACTIVE = "active"          # passed every gate
+FAILED = "failed"          # a gate failed; the host went back to an earlier release
+ROLLED_BACK = "rolled_back"  # left on purpose by a rollback
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_atomically(path, text, mode=0o644):
+    """Write a whole file or nothing: temp file in the same folder, fsync, rename."""
+    folder = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder):
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ReleaseTree:
+    def __init__(self, root, service, ledger_dir):
+        self.service = service
+        self.base = os.path.join(root, service)
+        self.releases = os.path.join(self.base, "releases")
+        self.current_link = os.path.join(self.base, "current")
+        self.ledger_path = os.path.join(ledger_dir, f"{service}.json")
+        self.warnings = []
+
+    # --- the releases folder -------------------------------------------------
+
+    def path(self, release_id):
+        return os.path.join(self.releases, release_id)
+
+    def exists(self, release_id):
+        return os.path.isdir(self.path(release_id))
+
+    def is_complete(self, release_id):
+        return self.exists(release_id) and not os.path.exists(
+            os.path.join(self.path(release_id), UNFINISHED))
+
+    def release_ids(self):
+        if not os.path.isdir(self.releases):
+            return []
+        return sorted(n for n in os.listdir(self.releases)
+                      if not n.startswith(".") and os.path.isdir(self.path(n)))
+
+    def metadata(self, release_id):
+        try:
+            with open(os.path.join(self.path(release_id), METADATA)) as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            return {}
+
+    def current(self):
+        """The release id `current` points at, or None."""
+        try:
+            target = os.readlink(self.current_link)
+        except OSError:
+            return None
+        return os.path.basename(target.rstrip("/"))
+
+    def prepare(self, release_id, archive, metadata, install=None):
+        """Unpack `archive` into a new release dir, marked unfinished until done.
+
+        `install(path)` runs inside the dir before it is marked complete. A dir
+        that an interrupted run left unfinished is removed and prepared again.
+        """
+        target = self.path(release_id)
+        if os.path.exists(target):
+            shutil.rmtree(target)
+        os.makedirs(target)
+        marker = os.path.join(target, UNFINISHED)
+        write_atomically(marker, metadata["commit"] + "\n")
+        with tarfile.open(archive) as tar:
+            _safe_extract(tar, target)
+        write_atomically(os.path.join(target, "REVISION"), metadata["commit"] + "\n")
+        write_atomically(os.path.join(target, METADATA), json.dumps(metadata, indent=2) + "\n")
+        if install:
+            install(target)
+        os.unlink(marker)
+        _fsync_dir(target)
+
+    def swap_current(self, release_id):
+        """Point `current` at the release without a moment with no `current`."""
+        tmp = os.path.join(self.base, f".current-{os.getpid()}")
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(os.path.join("releases", release_id), tmp)
+        os.rename(tmp, self.current_link)
+        _fsync_dir(self.base)
+
+    def remove(self, release_id):
+        shutil.rmtree(self.path(release_id))
+
+    # --- the ledger ----------------------------------------------------------
+
+    def read_ledger(self):
+        """The ledger's entries; rebuilt from the releases dir if missing or corrupt."""
+        try:
+            with open(self.ledger_path) as handle:
+                data = json.load(handle)
+            entries = data["entries"]
+            if not isinstance(entries, list):
+                raise ValueError("entries is not a list")
+            return entries
+        except FileNotFoundError:
+            if not self.current():  # nothing was ever activated: no history to lose
+                return []
+            self.warnings.append(f"{self.ledger_path} is missing; rebuilt from {self.releases}")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.warnings.append(f"{self.ledger_path} is unreadable ({exc}); "
+                                 f"rebuilt from {self.releases}")
+        return self.rebuild_ledger()
+
+    def rebuild_ledger(self):
+        current = self.current()
+        entries = []
+        for release_id in self.release_ids():
+            meta = self.metadata(release_id)
+            if not meta or not self.is_complete(release_id):
+                continue
+            entries.append({**_entry_fields(meta), "release": release_id,
+                            "time": meta.get("created"), "action": "rebuilt",
+                            "outcome": ACTIVE if release_id == current else "unknown"})
+        if current and entries and entries[-1]["release"] != current:
+            entries = [e for e in entries if e["release"] != current] + \
+                      [e for e in entries if e["release"] == current]
+        return entries
+
+    def write_ledger(self, entries):
+        os.makedirs(os.path.dirname(self.ledger_path), mode=0o700, exist_ok=True)
+        text = json.dumps({"service": self.service, "entries": entries}, indent=2) + "\n"
+        write_atomically(self.ledger_path, text, mode=0o600)
+
+
+def outcome_of(entries, release_id):
+    """The latest outcome the ledger records for a release, or None."""
+    for entry in reversed(entries):
+        if entry.get("release") == release_id:
+            return entry.get("outcome")
+    return None
+
+
+def previous_good(entries, current):
+    """The newest release other than `current` whose latest outcome is active."""
+    seen = set()
+    for entry in reversed(entries):
+        release = entry.get("release")
+        if release in seen or release == current:
+            continue
+        seen.add(release)
+        if outcome_of(entries, release) == ACTIVE:
+            return release
+    return None
+
+
+def prune_candidates(release_ids, entries, keep, protected, unfinished):
+    """Which releases to delete so that at most `keep` remain.
+
+    Never a protected one (current, previous good). Unfinished releases (left
+    by an interrupted run) always go; then failed ones, then the least
+    recently activated.
+    """
+    last_used = {entry.get("release"): index for index, entry in enumerate(entries)}
+
+    def rank(release):
+        failed = outcome_of(entries, release) == FAILED
+        return (release not in unfinished, not failed, last_used.get(release, -1), release)
+
+    removable = sorted((r for r in release_ids if r not in protected), key=rank)
+    doomed = {r for r in removable if r in unfinished}
+    excess = len(release_ids) - keep
+    for release in removable:
+        if len(doomed) >= excess:
+            break
+        doomed.add(release)
+    return sorted(doomed)
+
+
+def _entry_fields(meta):
+    return {key: meta.get(key) for key in ("commit", "branch", "environment")}
+
+
+def _safe_extract(tar, target):
+    """Extract refusing absolute paths, `..` and links that leave the release."""
+    root = os.path.realpath(target)
+    for member in tar.getmembers():
+        dest = os.path.realpath(os.path.join(root, member.name))
+        if not (dest == root or dest.startswith(root + os.sep)):
+            raise ValueError(f"the artifact's entry {member.name!r} points outside the release")
+        if member.issym() or member.islnk():
+            link = os.path.realpath(os.path.join(os.path.dirname(dest), member.linkname))
+            if not link.startswith(root + os.sep):
+                raise ValueError(f"the artifact's link {member.name!r} points outside the release")
+        if member.isdev():
+            raise ValueError(f"the artifact's entry {member.name!r} is a device file")
+    tar.extractall(root)  # nosec: every member was checked above

@@ -1,0 +1,369 @@
+#!/usr/bin/python
+# Copyright: Pakashop Engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: service_health
+short_description: Check the instances of one service - unit state, HTTP health, version, journal
+version_added: 0.1.0
+description:
+  - For each instance C(pakashop-<service>@<i>) of a service, reads the unit's state from
+    systemd (C(ActiveState), C(SubState), C(NRestarts), main PID, since when), asks its
+    HTTP health endpoint (status, latency, the version it reports) and collects journal
+    lines of priority O(journal_priority) or worse since O(since) (default since the
+    instance last started).
+  - Retries until every instance passes every gate or O(timeout) runs out. An instance
+    passes when its unit is active and running, its health answers 200 with the
+    O(expected_version), and it is still so one O(settle) later with the same main PID and
+    restart count (it is not crash-looping).
+  - Reports one verdict line per instance and, for a failed instance, the gate that failed -
+    V(unit), V(restarting), V(health) or V(version).
+  - Read-only; runs in check mode.
+author: Pakashop Engineering (@pakashop)
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Reads only; there is nothing to diff.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+options:
+  service:
+    description: The service's name; its units are C(pakashop-<service>@<i>.service).
+    type: str
+    required: true
+  instances:
+    description: How many instances the service runs (checks 1..N).
+    type: int
+    default: 1
+  instance:
+    description: Check only this instance.
+    type: int
+  port:
+    description: The port of instance 1; instance I(i) listens on O(port) + I(i) - 1.
+    type: int
+    required: true
+  health_path:
+    description: The health endpoint's path; it answers JSON with a C(version) key.
+    type: str
+    default: /healthz
+  address:
+    description: The address the health endpoint is asked on.
+    type: str
+    default: 127.0.0.1
+  expected_version:
+    description: The version (commit) every instance must report; any version when unset.
+    type: str
+  timeout:
+    description: Seconds to keep retrying; V(0) probes once and reports.
+    type: int
+    default: 30
+  interval:
+    description: Seconds between two probes.
+    type: float
+    default: 0.5
+  settle:
+    description: Seconds a healthy instance must stay up with the same PID and restart count.
+    type: float
+    default: 1.0
+  since:
+    description:
+      - Journal lines from this time on (any C(journalctl --since) form, for example C(@1795690455)).
+      - Default is when each instance last started.
+    type: str
+  journal_priority:
+    description: The least severe journal priority collected.
+    type: str
+    default: warning
+    choices: [emerg, alert, crit, err, warning, notice, info, debug]
+  journal_lines:
+    description: How many of the newest matching journal lines to return per instance (all are counted).
+    type: int
+    default: 10
+  fail_on_unhealthy:
+    description: Fail the task when an instance does not pass; when false, only report.
+    type: bool
+    default: true
+  warn_on_journal:
+    description:
+      - Warn, with the newest lines, when an instance has journal lines of O(journal_priority)
+        or worse since O(since). A service that logs errors but passes its gates is not failed;
+        the lines are shown for a person to judge.
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Gate - api@2 answers with the new commit
+  pakashop.infra.service_health:
+    service: api
+    instance: 2
+    port: 8100
+    expected_version: "{{ deploy_commit }}"
+    timeout: 30
+
+- name: Report every instance, healthy or not
+  pakashop.infra.service_health:
+    service: api
+    instances: 2
+    port: 8100
+    timeout: 0
+    fail_on_unhealthy: false
+  register: api_health
+"""
+
+RETURN = r"""
+healthy:
+  description: Whether every checked instance passed every gate.
+  returned: always
+  type: bool
+verdicts:
+  description: One line per instance, readable at a glance.
+  returned: always
+  type: list
+  elements: str
+  sample: ["pakashop-api@1: healthy - active/running, HTTP 200 in 2 ms, version 3f4a276, 0 restarts"]
+failed_gates:
+  description: For each instance that did not pass, its unit and the gate that failed.
+  returned: always
+  type: list
+  elements: dict
+instances:
+  description: Everything read per instance.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    unit:
+      description: The unit's name.
+      type: str
+    active_state:
+      description: systemd's C(ActiveState).
+      type: str
+    sub_state:
+      description: systemd's C(SubState).
+      type: str
+    n_restarts:
+      description: How often systemd restarted it since it was last started by hand.
+      type: int
+    main_pid:
+      description: The main process's PID (0 when not running).
+      type: int
+    since:
+      description: When it last became active (C(@<unix time>)).
+      type: str
+    http_status:
+      description: The health endpoint's status code, or null when it did not answer.
+      type: int
+    latency_ms:
+      description: How long the health endpoint took to answer.
+      type: float
+    version:
+      description: The version the health endpoint reported.
+      type: str
+    gate:
+      description: The gate that failed, or null.
+      type: str
+    journal_count:
+      description: Journal lines of the chosen priority or worse since O(since).
+      type: int
+    journal:
+      description: The newest of those lines.
+      type: list
+      elements: str
+"""
+
+import json
+import time
+from urllib.error import HTTPError, URLError
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
+
+UNIT_PROPERTIES = ("ActiveState", "SubState", "NRestarts", "MainPID", "ActiveEnterTimestamp")
+
+
+class Instance:
+    def __init__(self, module, index):
+        params = module.params
+        self.module = module
+        self.index = index
+        self.unit = f"pakashop-{params['service']}@{index}.service"
+        self.url = f"http://{params['address']}:{params['port'] + index - 1}{params['health_path']}"
+        self.state = {}
+        self.gate = "unit"
+        self.healthy_since = None  # (monotonic time, pid, restarts) of the first good probe
+        self.first_restarts = None
+
+    def hopeless(self):
+        """True when waiting longer cannot help: systemd gave up, or it crash-loops."""
+        return self.state.get("active_state") == "failed" or \
+            self.state.get("n_restarts", 0) - (self.first_restarts or 0) >= 2
+
+    def probe(self):
+        self.state = self.unit_state()
+        if self.first_restarts is None:
+            self.first_restarts = self.state["n_restarts"]
+        self.state.update(self.http_health())
+        self.gate = self.failed_gate()
+        if self.gate:
+            self.healthy_since = None
+            return
+        marker = (self.state["main_pid"], self.state["n_restarts"])
+        if self.healthy_since and self.healthy_since[1:] != marker:
+            self.gate, self.healthy_since = "restarting", None
+        elif not self.healthy_since:
+            self.healthy_since = (time.monotonic(), *marker)
+
+    def settled(self, settle):
+        return self.healthy_since is not None and \
+            time.monotonic() - self.healthy_since[0] >= settle
+
+    def unit_state(self):
+        rc, out, err = self.module.run_command(
+            ["systemctl", "show", self.unit, "--timestamp=unix",
+             *[f"--property={p}" for p in UNIT_PROPERTIES]])
+        values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return {"unit": self.unit, "active_state": values.get("ActiveState", "unknown"),
+                "sub_state": values.get("SubState", "unknown"),
+                "n_restarts": _int(values.get("NRestarts")),
+                "main_pid": _int(values.get("MainPID")),
+                "since": values.get("ActiveEnterTimestamp") or None}
+
+    def http_health(self):
+        start = time.monotonic()
+        status, version = None, None
+        try:
+            with open_url(self.url, timeout=2, use_proxy=False) as answer:
+                status = answer.status
+                version = json.loads(answer.read() or b"{}").get("version")
+        except HTTPError as exc:
+            status = exc.code
+        except (URLError, OSError, ValueError, AttributeError):
+            pass
+        return {"url": self.url, "http_status": status, "version": version,
+                "latency_ms": round((time.monotonic() - start) * 1000, 1)}
+
+    def failed_gate(self):
+        s = self.state
+        if (s["active_state"], s["sub_state"]) != ("active", "running"):
+            return "unit"
+        if s["http_status"] != 200:
+            return "health"
+        expected = self.module.params["expected_version"]
+        if expected and s["version"] != expected:
+            return "version"
+        return None
+
+    def read_journal(self):
+        params = self.module.params
+        since = params["since"] or self.state.get("since")
+        command = ["journalctl", "--unit", self.unit, "--priority", params["journal_priority"],
+                   "--output", "json", "--no-pager", "--quiet"]
+        if since:
+            command += ["--since", since]
+        rc, out, err = self.module.run_command(command)
+        lines = []
+        for raw in out.splitlines():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            message = record.get("MESSAGE")
+            if isinstance(message, list):  # journald gives bytes as a list of ints
+                message = bytes(message).decode("utf-8", "replace")
+            lines.append(message or "")
+        self.state["journal_count"] = len(lines)
+        self.state["journal"] = lines[-params["journal_lines"]:] if params["journal_lines"] else []
+
+    def verdict(self):
+        s = self.state
+        expected = self.module.params["expected_version"]
+        facts = (f"{s['active_state']}/{s['sub_state']}, "
+                 + (f"HTTP {s['http_status']} in {s['latency_ms']:.0f} ms"
+                    if s["http_status"] else "health not answering")
+                 + f", version {(s['version'] or '?')[:7]}, {s['n_restarts']} restarts")
+        if s.get("journal_count"):
+            facts += f", {s['journal_count']} journal lines >= {self.module.params['journal_priority']}"
+        if not self.gate:
+            return f"{self.unit}: healthy - {facts}"
+        why = {"unit": "the unit is not active/running",
+               "restarting": "it restarted while being checked",
+               "health": "the health endpoint does not answer 200",
+               "version": f"it reports {(s['version'] or '?')[:12]}, expected {(expected or '')[:12]}",
+               }[self.gate]
+        return f"{self.unit}: gate '{self.gate}' failed - {why} ({facts})"
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "service": {"type": "str", "required": True},
+            "instances": {"type": "int", "default": 1},
+            "instance": {"type": "int"},
+            "port": {"type": "int", "required": True},
+            "health_path": {"type": "str", "default": "/healthz"},
+            "address": {"type": "str", "default": "127.0.0.1"},
+            "expected_version": {"type": "str"},
+            "timeout": {"type": "int", "default": 30},
+            "interval": {"type": "float", "default": 0.5},
+            "settle": {"type": "float", "default": 1.0},
+            "since": {"type": "str"},
+            "journal_priority": {"type": "str", "default": "warning",
+                                 "choices": ["emerg", "alert", "crit", "err", "warning",
+                                             "notice", "info", "debug"]},
+            "journal_lines": {"type": "int", "default": 10},
+            "fail_on_unhealthy": {"type": "bool", "default": True},
+            "warn_on_journal": {"type": "bool", "default": True},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    indexes = [params["instance"]] if params["instance"] else range(1, params["instances"] + 1)
+    instances = [Instance(module, i) for i in indexes]
+    settle = params["settle"] if params["timeout"] else 0
+    deadline = time.monotonic() + params["timeout"]
+    while True:
+        pending = [i for i in instances if not i.settled(settle) and not i.hopeless()]
+        for instance in pending:
+            instance.probe()
+        if all(i.settled(settle) or i.hopeless() for i in instances) \
+                or time.monotonic() >= deadline:
+            break
+        time.sleep(params["interval"])
+    for instance in instances:
+        if not instance.gate and not instance.settled(settle):
+            instance.gate = "restarting"
+        instance.read_journal()
+
+    if params["warn_on_journal"]:
+        for i in instances:
+            if i.state["journal_count"]:
+                module.warn(f"{i.unit}: {i.state['journal_count']} journal lines of priority "
+                            f"{params['journal_priority']} or worse since it started; newest: "
+                            + " | ".join(i.state["journal"][-3:]))
+    failed = [{"unit": i.unit, "gate": i.gate} for i in instances if i.gate]
+    result = {"changed": False, "healthy": not failed, "failed_gates": failed,
+              "verdicts": [i.verdict() for i in instances],
+              "instances": [{**i.state, "gate": i.gate} for i in instances]}
+    if failed and params["fail_on_unhealthy"]:
+        module.fail_json(msg=f"{params['service']}: " + "; ".join(
+            v for v in result["verdicts"] if "gate '" in v), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

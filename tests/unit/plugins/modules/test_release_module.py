@@ -1,0 +1,103 @@
+"""pakashop.infra.release run by Ansible on this machine, in a temporary root:
+each state, check mode that changes nothing, and diffs."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+CHECKOUT = Path(__file__).resolve().parents[4]
+MODULE = CHECKOUT / "plugins/modules/release.py"
+MODES = {"--check": "_ansible_check_mode", "--diff": "_ansible_diff"}
+
+
+def release(tmp_path, *flags, **args):
+    """Run the module as Ansible does: its arguments as JSON, its result on stdout."""
+    args = {"service": "api", "root": str(tmp_path / "opt"),
+            "ledger_dir": str(tmp_path / "ledger"), **args,
+            **{MODES[flag]: True for flag in flags}}
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    result = subprocess.run(
+        [sys.executable, MODULE, args_file], capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(CHECKOUT / ".cache/collections")})
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def src(tmp_path):
+    path = tmp_path / "api.tgz"
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("api/main.py")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"x=1"))
+    return str(path)
+
+
+def prepare(tmp_path, src, release_id, commit, *flags):
+    return release(tmp_path, *flags, state="prepared", release=release_id, src=src,
+                   commit=commit, branch="main", environment="staging")
+
+
+def test_check_mode_changes_nothing_and_says_what_would(tmp_path, src):
+    result = prepare(tmp_path, src, "r1", "a" * 40, "--check")
+    assert result["changed"] is True
+    assert not (tmp_path / "opt/api/releases/r1").exists()
+    activated = release(tmp_path, "--check", "--diff", state="activated", release="r1")
+    assert activated["changed"] is True
+    assert activated["diff"] == {"before": {"current": None}, "after": {"current": "r1"}}
+    assert not (tmp_path / "opt/api/current").exists()
+    assert not (tmp_path / "ledger/api.json").exists()
+
+
+def test_deploy_then_roll_back_after_a_failed_gate(tmp_path, src):
+    prepare(tmp_path, src, "r1", "a" * 40)
+    release(tmp_path, state="activated", release="r1", actor="alice")
+    release(tmp_path, state="confirmed", release="r1")
+    assert prepare(tmp_path, src, "r1", "a" * 40)["changed"] is False  # already complete
+    prepare(tmp_path, src, "r2", "b" * 40)
+    assert release(tmp_path, state="activated", release="r2")["current"] == "r2"
+
+    back = release(tmp_path, "--diff", state="rolled_back", release="r2", failed_gate="health")
+
+    assert back["changed"] is True
+    assert back["current"] == "r1"
+    assert os.readlink(tmp_path / "opt/api/current") == "releases/r1"
+    ledger = json.loads((tmp_path / "ledger/api.json").read_text())["entries"]
+    failed = [e for e in ledger if e["release"] == "r2"][-1]
+    assert (failed["outcome"], failed["failed_gate"], failed["commit"]) == ("failed", "health", "b" * 40)
+    assert ledger[0]["actor"] == "alice"
+    # a second rollback of r2 changes nothing: it was already left
+    assert release(tmp_path, state="rolled_back", release="r2")["changed"] is False
+
+
+def test_activating_an_unprepared_release_is_refused(tmp_path):
+    result = release(tmp_path, state="activated", release="nope")
+    assert result["failed"] is True
+    assert "release nope is not prepared" in result["msg"]
+
+
+def test_rollback_with_nothing_to_go_back_to_says_so(tmp_path, src):
+    prepare(tmp_path, src, "r1", "a" * 40)
+    release(tmp_path, state="activated", release="r1")
+    result = release(tmp_path, state="rolled_back")
+    assert result["failed"] is True
+    assert "no earlier good release" in result["msg"]
+
+
+def test_prune_keeps_current_and_previous_good(tmp_path, src):
+    for i in range(1, 5):
+        prepare(tmp_path, src, f"r{i}", str(i) * 40)
+        release(tmp_path, state="activated", release=f"r{i}")
+        release(tmp_path, state="confirmed", release=f"r{i}")
+    check = release(tmp_path, "--check", state="pruned", keep=2)
+    assert check["removed"] == ["r1", "r2"]
+    assert (tmp_path / "opt/api/releases/r1").exists()
+    pruned = release(tmp_path, state="pruned", keep=2)
+    assert sorted(os.listdir(tmp_path / "opt/api/releases")) == ["r3", "r4"]
+    assert pruned["previous_good"] == "r3"
