@@ -5,7 +5,7 @@
 Reads what ansible-runner wrote (``status``, ``rc``, ``job_events/*.json``,
 ``stdout``) and prints, for a person: whether the run succeeded, the play
 recap per host, and every failed task with its host, the service and the gate
-when a health gate failed, and the task's message. The workflows append it to
+when a gate of a service failed, and the task's message. The workflows append it to
 the job summary. It never reads ``command`` (ansible-runner writes the whole
 process environment there) and prints only what the job events already hold,
 in which Ansible has censored every ``no_log`` result.
@@ -23,9 +23,9 @@ from pathlib import Path
 
 # A service instance's unit, as the role names its restart and gate tasks.
 UNIT = re.compile(r"\bpakashop-(?P<service>[a-z0-9][a-z0-9_-]*)@\d+")
-# The gate a failed task of the role checks, by the task's action.
+# The gate a failed task of an instance checks, by the task's action, when its
+# result does not say (pakashop.infra.service_health says, in failed_gates).
 GATES = {
-    "ansible.builtin.uri": "health",
     "pakashop.infra.service_health": "health",
     "ansible.builtin.systemd_service": "start",
 }
@@ -58,9 +58,11 @@ def failure(event):
     data = event["event_data"]
     result = data.get("res") or {}
     task = data.get("task") or ""
-    unit = UNIT.search(task) or UNIT.search(str(result.get("msg", "")))
+    first_failed = (result.get("failed_gates") or [{}])[0]
+    unit = next(filter(None, (UNIT.search(str(text)) for text in (first_failed.get("unit"), task, result.get("msg")))), None)
     service = result.get("service") or (unit["service"] if unit else None)
-    gate = result.get("gate") or (GATES.get(data.get("resolved_action") or data.get("task_action")) if unit else None)
+    gate = (result.get("gate") or first_failed.get("gate")
+            or (GATES.get(data.get("resolved_action") or data.get("task_action")) if unit else None))
     message = result.get("msg") or result.get("stderr") or result.get("censored") or ""
     return {"host": data.get("host"), "task": task, "service": service, "gate": gate,
             "message": ANSI.sub("", str(message)).strip()}

@@ -26,11 +26,9 @@ CATALOG = CHECKOUT / "inventories" / "group_vars" / "all" / "services.yml"
 # in the runner's environment (as CI's AWS session credentials are).
 SECRET = f"catalog-secret-{uuid.uuid4().hex}"
 CREDENTIAL = f"session-credential-{uuid.uuid4().hex}"
-BROKEN_API = '''"""api, broken on purpose by tests/integration/test_runner.py: it exits at start."""
-import sys
-
-sys.exit("api: cannot start (broken on purpose)")
-'''
+# The api's health never reports OK (its health handler raises).
+BREAK_HEALTH = ('service = Service("api")\n',
+                'service = Service("api")\nService.health = lambda self: 1 / 0  # broken on purpose: runner test\n')
 FAILED_GATE = re.compile(r"^- \*\*(?P<host>[\w-]+)\*\* · service \*\*(?P<service>[\w-]+)\*\* · "
                          r"gate \*\*(?P<gate>\w+)\*\* failed", re.M)
 
@@ -45,6 +43,7 @@ def step(step_id):
 
 @dataclass
 class CiRun:
+    ci_run: str
     rc: int
     output: str
     artifacts: Path
@@ -72,7 +71,7 @@ def run_step(step_id, inputs, github):
                           cwd=CHECKOUT, env=env, capture_output=True, text=True, check=False)
 
 
-def ci_run(lab, work, secret_vars):
+def run_like_ci(lab, work, secret_vars):
     """The job's steps for deploy.yml --limit staging, as GitHub runs them."""
     work.mkdir()
     ident = f"test-{uuid.uuid4().hex[:8]}"
@@ -99,7 +98,7 @@ def ci_run(lab, work, secret_vars):
     artifacts = CHECKOUT / "runner" / "artifacts" / runner_ident
     uploaded = [CHECKOUT / line.strip().replace("${{ env.PAKASHOP_RUNNER_IDENT }}", runner_ident)
                 for line in step("upload")["with"]["path"].splitlines() if line.strip()]
-    return CiRun(run.returncode, run.stdout + run.stderr, artifacts,
+    return CiRun(inputs["PAKASHOP_CI_RUN"], run.returncode, run.stdout + run.stderr, artifacts,
                  Path(github["GITHUB_STEP_SUMMARY"]).read_text(), uploaded)
 
 
@@ -128,20 +127,21 @@ def api_hosts(lab):
 
 @pytest.fixture(scope="module")
 def runs(lab, tmp_path_factory):
-    """A good deploy, then one whose api never passes its health gate; staging
+    """A good deploy, then one of an api whose health never reports OK; staging
     is put back on a good commit afterwards for the tests that follow."""
     work = tmp_path_factory.mktemp("ci")
-    good = ci_run(lab, work / "good", catalog_with_secret())
+    good = run_like_ci(lab, work / "good", catalog_with_secret())
     secret_on_host = SECRET in lab.host(api_hosts(lab)[0]).file("/etc/pakashop/api.env").content_string
     api = subprocess.run(["git", "--git-dir", lab.origin, "show", "refs/heads/main:api/main.py"],
                          check=True, capture_output=True, text=True).stdout
-    lab.commit("main", {"api/main.py": BROKEN_API}, "api: exit at start (runner test)")
+    assert BREAK_HEALTH[0] in api
+    bad = lab.commit("main", {"api/main.py": api.replace(*BREAK_HEALTH)}, "api: health never OK (runner test)")
     try:
-        failed = ci_run(lab, work / "failed", catalog_with_secret())
+        failed = run_like_ci(lab, work / "failed", catalog_with_secret())
     finally:
         lab.commit("main", {"api/main.py": api}, "api: back to the working one (runner test)")
         restored = lab.playbook("deploy.yml", "-l", "staging")
-    yield {"good": good, "failed": failed, "restored": restored, "secret_on_host": secret_on_host}
+    yield {"good": good, "failed": failed, "restored": restored, "secret_on_host": secret_on_host, "bad": bad}
     for run in (good, failed):
         shutil.rmtree(run.artifacts, ignore_errors=True)
 
@@ -169,13 +169,21 @@ def test_a_failed_health_gate_exits_non_zero_and_the_summary_names_service_host_
     named = gates[0]
     assert (named["service"], named["gate"]) == ("api", "health"), failed.summary
     assert named["host"] in api_hosts(lab)
-    assert "Connection refused" in failed.summary  # the gate's own message, for the person on call
+    # and the role's own message, with the journal, for the person on call
+    assert f"api on {named['host']}: gate 'health' failed" in failed.summary
+    assert "Last journal lines of pakashop-api@1.service" in failed.summary
 
 
-def test_the_host_the_summary_names_is_the_one_whose_api_did_not_start(lab, runs):
-    host = FAILED_GATE.search(runs["failed"].summary)["host"]
-    journal = lab.host(host).check_output("journalctl -u pakashop-api@1 --no-pager -n 200")
-    assert "cannot start (broken on purpose)" in journal
+def test_the_summary_names_the_host_and_gate_the_ledger_recorded(lab, runs):
+    named = FAILED_GATE.search(runs["failed"].summary)
+    tried = {name: [e for e in lab.ledger(name, "api") if e.get("commit") == runs["bad"]] for name in api_hosts(lab)}
+    assert [name for name, entries in tried.items() if entries] == [named["host"]]
+    assert tried[named["host"]][-1]["failed_gate"] == named["gate"]
+
+
+def test_the_ledger_links_the_ci_run_that_deployed(lab, runs):
+    ci_runs = {entry.get("ci_run") for name in api_hosts(lab) for entry in lab.ledger(name, "api")}
+    assert runs["good"].ci_run in ci_runs
 
 
 def test_staging_is_healthy_again_for_the_tests_that_follow(runs):

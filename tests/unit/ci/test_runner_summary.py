@@ -11,7 +11,8 @@ _spec = importlib.util.spec_from_file_location("runner_summary", SCRIPT)
 runner_summary = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(runner_summary)
 
-GATE_TASK = "Wait until healthy on the expected commit pakashop-api@1"
+GATE_TASK = "Gate on the health of pakashop-api@1"
+HEALTH = "pakashop.infra.service_health"
 
 
 def event(kind, created="2026-01-01T10:00:00+00:00", **data):
@@ -36,7 +37,7 @@ def artifacts(tmp_path, status, events, stdout=""):
     return tmp_path
 
 
-def failed(task, host="stg-1", action="ansible.builtin.uri", **res):
+def failed(task, host="stg-1", action=HEALTH, **res):
     return event("runner_on_failed", task=task, host=host, task_action=action, resolved_action=action,
                  role="service", res=res)
 
@@ -53,24 +54,37 @@ def test_a_successful_run_says_so_with_its_recap(tmp_path):
     assert "Failed" not in summary
 
 
-def test_a_failed_health_gate_names_service_host_and_gate_with_its_message(tmp_path):
+def test_a_failed_gate_names_service_host_and_gate_with_its_message(tmp_path):
     run = artifacts(tmp_path, "failed", [
         event("playbook_on_start"),
-        failed(GATE_TASK, msg="Status code was -1 and not [200]: Connection refused"),
-        recap(**{"stg-1": {"ok": 40, "failures": 1}})])
+        failed(GATE_TASK, msg="pakashop-api@1: version 0000000, expected 3f4a276",
+               failed_gates=[{"unit": "pakashop-api@1.service", "gate": "version"}]),
+        recap(**{"stg-1": {"ok": 40, "failures": 1, "rescued": 1}})])
     summary = runner_summary.render(run, "Deploy staging")
     assert summary.startswith("### ❌ Deploy staging failed\n")
-    assert f"- **stg-1** · service **api** · gate **health** failed — task `{GATE_TASK}`" in summary
-    assert "  ```\n  Status code was -1 and not [200]: Connection refused\n  ```" in summary
+    assert f"- **stg-1** · service **api** · gate **version** failed — task `{GATE_TASK}`" in summary
+    assert "  ```\n  pakashop-api@1: version 0000000, expected 3f4a276\n  ```" in summary
 
 
 @pytest.mark.parametrize("action, gate", [
     ("ansible.builtin.systemd_service", "start"),
-    ("pakashop.infra.service_health", "health"),
+    (HEALTH, "health"),
 ])
-def test_the_gate_follows_the_failed_task_of_the_instance(tmp_path, action, gate):
-    run = artifacts(tmp_path, "failed", [failed("Restart pakashop-notifications@2", action=action, msg="x")])
+def test_without_failed_gates_the_gate_follows_the_failed_task_of_the_instance(tmp_path, action, gate):
+    run = artifacts(tmp_path, "failed", [failed("Restart the instance pakashop-notifications@2", action=action, msg="x")])
     assert f"service **notifications** · gate **{gate}** failed" in runner_summary.render(run)
+
+
+def test_the_host_failing_after_its_revert_is_listed_with_the_whole_message(tmp_path):
+    message = ("api on stg-2: gate 'unit' failed for release 20260101T100000Z-3f4a276.\n"
+               "Went back to release 20251231T090000Z-1a2b3c4, which is serving and healthy again.\n"
+               "Last journal lines of pakashop-api@1.service:\n  api: DATABASE_URL is not set")
+    run = artifacts(tmp_path, "failed", [
+        failed("Fail this host, naming the service, the gate and the journal", host="stg-2",
+               action="ansible.builtin.fail", msg=message)])
+    summary = runner_summary.render(run)
+    assert "- **stg-2** · service **api** — task `Fail this host, naming the service, the gate and the journal`" in summary
+    assert "    api: DATABASE_URL is not set" in summary
 
 
 def test_a_result_that_names_its_service_and_gate_is_taken_at_its_word(tmp_path):
