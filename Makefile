@@ -16,8 +16,8 @@ TEST_LAB_EC2_PORT ?= 5056
 TEST_LAB := LAB_STATE=$(CURDIR)/.lab-test LAB_BRIDGE=$(TEST_LAB_BRIDGE) LAB_SUBNET=$(TEST_LAB_SUBNET) \
             PAKASHOP_LAB_EC2_URL=http://127.0.0.1:$(TEST_LAB_EC2_PORT)
 
-.PHONY: help demo test venv deps lab-up lab-down lab-status lab-clean \
-        lint sanity unit integration molecule test-lab-down
+.PHONY: help demo test venv deps collection lab-up lab-down lab-status lab-clean \
+        lint sanity workflows ee unit integration molecule test-lab-down
 
 help:
 	@echo "make demo    set up, start the lab and deploy staging on it"
@@ -40,7 +40,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-# ansible.cfg's collections_path finds the checkout as pakashop.infra here.
+# ansible.cfg's collections_path finds the checkout as pakashop.infra here
+# (CI runs `make collection` after installing requirements.txt).
+collection: $(COLLECTION_LINK)
+
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
@@ -61,7 +64,7 @@ demo: lab-up
 	$(BIN)/ansible-playbook playbooks/deploy.yml -l staging
 	@$(PY) -m lab endpoints staging
 
-test: lint sanity unit integration molecule
+test: lint sanity workflows ee unit integration molecule
 
 lint: venv
 	$(BIN)/ansible-lint --profile production
@@ -69,6 +72,19 @@ lint: venv
 
 sanity: venv
 	tests/sanity/run.sh
+
+# The CI workflows against GitHub's workflow schema (offline: check-jsonschema's
+# built-in copies), and every job has a timeout.
+workflows: venv
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema custom.github-workflows-require-timeout .github/workflows/*.yml
+
+# The execution environment's build context (execution-environment.yml);
+# building the image from it needs a container engine, which is not here.
+ee: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path .cache/ee
+	mv .cache/ee/pakashop-infra-*.tar.gz .cache/ee/pakashop-infra.tar.gz
+	$(BIN)/ansible-builder create --file execution-environment.yml --context .cache/ee-context
 
 unit: venv
 	$(BIN)/pytest tests/unit
