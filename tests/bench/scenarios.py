@@ -66,9 +66,21 @@ def deploy_kinds():
             "fast rollback": median_of(RUNS, fast_rollback)}
 
 
+def mitogen_setting():
+    """Opt-in: BENCH_MITOGEN names a site-packages dir holding ansible_mitogen
+    (pip install --target DIR mitogen); never the collection's default."""
+    path = os.environ.get("BENCH_MITOGEN")
+    if not path:
+        return []
+    return [("strategy mitogen_linear vs linear",
+             {"PYTHONPATH": path, "ANSIBLE_STRATEGY": "mitogen_linear",
+              "ANSIBLE_STRATEGY_PLUGINS": f"{path}/ansible_mitogen/plugins/strategy"},
+             {"ANSIBLE_STRATEGY": "linear"})]
+
+
 def settings():
     results = {}
-    for name, on, off in SETTINGS:
+    for name, on, off in SETTINGS + mitogen_setting():
         results[name] = {"on": median_of(RUNS, lambda on=on: changed_deploy(env=on)),
                          "off": median_of(RUNS, lambda off=off: changed_deploy(env=off))}
     results["fact gathering (cost of one setup run on staging)"] = {

@@ -26,7 +26,7 @@ def playbook(name, *args, env=None, log=None):
 
 def median_of(runs, measure):
     """Call measure() `runs` times; the median seconds, every run, and whether all passed."""
-    samples = [measure() for _ in range(runs)]
-    seconds = [s for s, _ in samples]
+    samples = [measure() for run in range(runs)]
+    seconds = [s for s, rc in samples]
     return {"median_s": round(statistics.median(seconds), 1), "runs_s": seconds,
-            "all_ok": all(rc == 0 for _, rc in samples)}
+            "all_ok": all(rc == 0 for s, rc in samples)}

@@ -49,7 +49,7 @@ def _result(name, expected, checks, samples, phases=None):
     failed = [what for what, good in checks if not good]
     total = summary(samples)
     ok = not failed and total["errors"] == 0
-    happened = "; ".join(what for what, _ in checks if what) if ok else "FAILED: " + "; ".join(failed)
+    happened = "; ".join(what for what, good in checks if what) if ok else "FAILED: " + "; ".join(failed)
     if total["errors"]:
         happened += f"; {total['errors']} request errors ({', '.join(total['error_kinds'])})"
     return Result(name, expected, happened, ok, total["errors"], total["requests"], phases or {})
@@ -61,7 +61,7 @@ def rolling_deploy(lab):
     with Loaded(lab) as loaded:
         time.sleep(QUIET)
         begin = loaded.now()
-        rc, _ = lab.deploy()
+        rc = lab.deploy()[0]
         end = loaded.now()
         time.sleep(QUIET)
     samples = loaded.samples
@@ -120,7 +120,7 @@ def host_unreachable(lab):
               ("the other hosts' api serve a whole release",
                all(v in ([old, old], [new, new]) for v in serving))]
     started = lab.start_host(victim)
-    rc2, _ = lab.deploy("-e", "deploy_lock_break=true")
+    rc2 = lab.deploy("-e", "deploy_lock_break=true")[0]
     checks += [(f"{victim} started again", started),
                ("a rerun (deploy_lock_break=true) converged", rc2 == 0 and lab.all_api_on(new))]
     return _result("a host unreachable mid-deploy", "deploy fails; after the host is back a rerun converges; "
@@ -145,7 +145,7 @@ def killed_deploys(lab, times=int(os.environ.get("CHAOS_KILLS", "10"))):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 points.append(f"{point:.0f}s")
-            rc, _ = lab.deploy("-e", "deploy_lock_break=true")
+            rc = lab.deploy("-e", "deploy_lock_break=true")[0]
             converged += rc == 0 and lab.all_api_on(new)
     checks = [(f"killed at {', '.join(points)}", True),
               (f"{converged}/{times} reruns converged", converged == times)]

@@ -47,7 +47,7 @@ class Load:
 
     def start(self):
         self.started = time.monotonic()
-        self._threads = [threading.Thread(target=self._work, daemon=True) for _ in range(self.workers)]
+        self._threads = [threading.Thread(target=self._work, daemon=True) for worker in range(self.workers)]
         for thread in self._threads:
             thread.start()
         return self
