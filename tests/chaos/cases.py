@@ -49,7 +49,9 @@ def _result(name, expected, checks, samples, phases=None):
     failed = [what for what, good in checks if not good]
     total = summary(samples)
     ok = not failed and total["errors"] == 0
-    happened = "; ".join(what for what, good in checks if what) if ok else "FAILED: " + "; ".join(failed)
+    happened = "; ".join(what for what, good in checks if what)
+    if failed:
+        happened = "FAILED: " + "; ".join(failed)
     if total["errors"]:
         happened += f"; {total['errors']} request errors ({', '.join(total['error_kinds'])})"
     return Result(name, expected, happened, ok, total["errors"], total["requests"], phases or {})

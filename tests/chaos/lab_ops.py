@@ -51,10 +51,10 @@ class Lab:
                                 cwd=CHECKOUT, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
-    def deploy(self, *extra, log=None):
-        """Deploy staging's api and wait; (rc, output)."""
+    def deploy(self, *extra, log=None, services="api"):
+        """Deploy staging's api (or `services`) and wait; (rc, output)."""
         log = log or STATE / "chaos-deploy.log"
-        proc = self.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api", *extra, log=log)
+        proc = self.start_playbook("deploy.yml", "-l", "staging", "-e", f"services={services}", *extra, log=log)
         rc = proc.wait()
         return rc, Path(log).read_text(encoding="utf-8")
 
@@ -66,12 +66,25 @@ class Lab:
         return subprocess.run(["git", "-C", str(self.origin), "rev-parse", f"refs/heads/{branch}"],
                               check=True, capture_output=True, text=True).stdout.strip()
 
-    def commit_api(self, text, message):
-        """Commit api/main.py on main of origin and push; returns the sha."""
+    def _checkout_main(self):
         if not self.work.exists():
             subprocess.run(["git", "clone", "-q", str(self.origin), str(self.work)], check=True)
         self.git("fetch", "-q", "origin")
         self.git("checkout", "-q", "-B", "main", "origin/main")
+
+    def sync_backend(self):
+        """Bring main of origin up to this checkout's examples/backend (the
+        sample services the chaos run was written against)."""
+        self._checkout_main()
+        subprocess.run(["cp", "-a", f"{CHECKOUT}/examples/backend/.", str(self.work)], check=True)
+        self.git("add", "-A")
+        if self.git("status", "--porcelain"):
+            self.git("commit", "-q", "-m", "chaos: the checkout's sample backend")
+            self.git("push", "-q", "origin", "main")
+
+    def commit_api(self, text, message):
+        """Commit api/main.py on main of origin and push; returns the sha."""
+        self._checkout_main()
         (self.work / "api/main.py").write_text(f"{text}# {message} {time.time()}\n")
         self.git("add", "-A")
         self.git("commit", "-q", "-m", message)

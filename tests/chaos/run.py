@@ -15,7 +15,9 @@ def main():
     lab = Lab()
     wanted = [c for c in os.environ.get("CHAOS_CASES", "").split(",") if c]
     chosen = [c for c in cases.CASES if not wanted or c.__name__ in wanted]
-    rc = lab.deploy()[0]  # staging deployed and healthy before the first case
+    lab.sync_backend()
+    # staging deployed and healthy, every service, before the first case
+    rc = lab.deploy(services="gateway,api,notifications,moderation")[0]
     if rc != 0:
         print("chaos: staging could not be deployed first", file=sys.stderr)
         return 1
