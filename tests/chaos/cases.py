@@ -118,11 +118,11 @@ def host_unreachable(lab):
         lab.stop_host(victim)
         rc = proc.wait()
         serving = [v for h, v in lab.api_versions().items() if h != victim]
+        started = lab.start_host(victim)
+        rc2 = lab.deploy("-e", "deploy_lock_break=true")[0]
     checks = [(f"{victim} stopped mid-deploy: the deploy failed", rc != 0),
               ("the other hosts' api serve a whole release",
                all(v in ([old, old], [new, new]) for v in serving))]
-    started = lab.start_host(victim)
-    rc2 = lab.deploy("-e", "deploy_lock_break=true")[0]
     checks += [(f"{victim} started again", started),
                ("a rerun (deploy_lock_break=true) converged", rc2 == 0 and lab.all_api_on(new))]
     return _result("a host unreachable mid-deploy", "deploy fails; after the host is back a rerun converges; "
