@@ -17,11 +17,13 @@ TEST_LAB := LAB_STATE=$(CURDIR)/.lab-test LAB_BRIDGE=$(TEST_LAB_BRIDGE) LAB_SUBN
             PAKASHOP_LAB_EC2_URL=http://127.0.0.1:$(TEST_LAB_EC2_PORT)
 
 .PHONY: help demo test venv deps collection lab-up lab-down lab-status lab-clean \
-        lint sanity workflows ee unit integration molecule test-lab-down
+        lint sanity workflows ee unit integration molecule test-lab-down chaos bench
 
 help:
 	@echo "make demo    set up, start the lab and deploy staging on it"
 	@echo "make test    lint, sanity, unit and integration tests (starts a test lab)"
+	@echo "make chaos   load + faults during staging deploys on the lab (reports/chaos.md)"
+	@echo "make bench   deploy/rollback timings on the lab (reports/bench.md, bench.json)"
 	@echo "make venv | lab-up | lab-status | lab-down | lab-clean"
 
 deps:
@@ -112,3 +114,12 @@ $(BENCH_VENV)/.installed: tests/bench/inventory/requirements.txt
 	python3 -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q -r tests/bench/inventory/requirements.txt
 	touch $@
+
+# Not part of `make test`: each runs on the lab that LAB_STATE, LAB_BRIDGE,
+# LAB_SUBNET and PAKASHOP_LAB_EC2_URL name (the demo lab when unset), starts
+# it when needed and leaves it up. CHAOS_CASES / BENCH_SECTIONS pick a subset.
+chaos: lab-up
+	cd tests/chaos && ../../$(PY) run.py
+
+bench: lab-up
+	cd tests/bench && ../../$(PY) run.py

@@ -4,12 +4,20 @@ The api instances come from ``PAKASHOP_UPSTREAMS_API`` (host:port, comma
 separated), which the deploy renders from the inventory. Requests go round
 robin; a refused or reset connection is retried on the next instance, so a
 restarting api instance costs no request.
+
+A host that is gone answers nothing at all (no refusal), so connecting waits
+at most ``PAKASHOP_CONNECT_TIMEOUT`` (0.5 s; a live lab or VPC peer answers in
+well under a millisecond) and an upstream that failed is tried last for
+``PAKASHOP_UPSTREAM_HOLDOFF`` (5 s): without both, every request that came to
+a lost host waited the whole 5 s timeout and most clients gave up first
+(measured by make chaos: 30 timeouts in 1,604 requests with one host stopped).
 """
 
 import itertools
 import os
 import sys
 import threading
+import time
 from http.client import HTTPConnection
 from pathlib import Path
 
@@ -20,6 +28,16 @@ UPSTREAMS = [u for u in os.environ.get("PAKASHOP_UPSTREAMS_API", "").split(",") 
 service = Service("gateway", health_details=lambda: {"upstreams": len(UPSTREAMS)})
 _next = itertools.count()
 _lock = threading.Lock()
+CONNECT_TIMEOUT = float(os.environ.get("PAKASHOP_CONNECT_TIMEOUT", "0.5"))
+HOLDOFF = float(os.environ.get("PAKASHOP_UPSTREAM_HOLDOFF", "5"))
+_failed_until = {}  # upstream -> monotonic time until which it is tried last
+
+
+def _order(start):
+    """The upstreams from `start` round robin, those that failed lately last."""
+    now = time.monotonic()
+    ring = [UPSTREAMS[(start + i) % len(UPSTREAMS)] for i in range(len(UPSTREAMS))]
+    return sorted(ring, key=lambda u: _failed_until.get(u, 0) > now)
 
 
 def forward(method, path, body):
@@ -28,16 +46,18 @@ def forward(method, path, body):
     with _lock:
         start = next(_next)
     last_error = None
-    for i in range(len(UPSTREAMS)):
-        upstream = UPSTREAMS[(start + i) % len(UPSTREAMS)]
+    for upstream in _order(start):
         host, port = upstream.rsplit(":", 1)
-        conn = HTTPConnection(host, int(port), timeout=5)
+        conn = HTTPConnection(host, int(port), timeout=CONNECT_TIMEOUT)
         try:
+            conn.connect()
+            conn.sock.settimeout(5)
             conn.request(method, path, body=body or None)
             answer = conn.getresponse()
             return answer.status, answer.read()
-        except (ConnectionError, OSError) as exc:  # refused/reset: try the next one
+        except (ConnectionError, OSError) as exc:  # refused/reset/no answer: try the next one
             last_error = f"{upstream}: {exc}"
+            _failed_until[upstream] = time.monotonic() + HOLDOFF
         finally:
             conn.close()
     log(f"every api upstream failed, last: {last_error}", 3)

@@ -1,0 +1,106 @@
+"""The measured scenarios: changed deploy, no-change redeploy, fast rollback,
+host scaling, and each Ansible setting on vs off."""
+
+import os
+import subprocess
+import sys
+import time
+
+from timing import BIN, CHECKOUT, median_of, playbook, timed
+
+sys.path.insert(0, str(CHECKOUT))
+from lab.__main__ import STATE  # noqa: E402  pylint: disable=wrong-import-position
+from lab.backend import GIT_IDENTITY  # noqa: E402  pylint: disable=wrong-import-position
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+WORK = STATE / "bench-work"
+LOG = STATE / "bench-last.log"
+
+# Each Ansible setting: (name, env when on, env when off). The collection's
+# defaults are in ansible.cfg; the environment overrides them for one run.
+SETTINGS = [
+    ("pipelining", {"ANSIBLE_PIPELINING": "True"}, {"ANSIBLE_PIPELINING": "False"}),
+    ("ControlPersist", {"ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=120s"},
+     {"ANSIBLE_SSH_ARGS": "-o ControlMaster=no"}),
+    ("forks 10 vs 1", {"ANSIBLE_FORKS": "10"}, {"ANSIBLE_FORKS": "1"}),
+    ("strategy linear vs free", {"ANSIBLE_STRATEGY": "linear"}, {"ANSIBLE_STRATEGY": "free"}),
+]
+
+
+def commit_everywhere(message):
+    """A commit that changes every service (a file in common/, shipped with all)."""
+    env = {**os.environ, **GIT_IDENTITY}
+    if not WORK.exists():
+        subprocess.run(["git", "clone", "-q", str(STATE / "backend.git"), str(WORK)], check=True)
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(WORK), *args], check=True, env=env, capture_output=True)
+    git("fetch", "-q", "origin")
+    git("checkout", "-q", "-B", "main", "origin/main")
+    (WORK / "common/BENCH").write_text(f"{message} {time.time()}\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", message)
+    git("push", "-q", "origin", "main")
+
+
+def changed_deploy(*extra, env=None):
+    commit_everywhere("bench: change every service")
+    return playbook("deploy.yml", "-l", "staging", *extra, env=env, log=LOG)
+
+
+def nochange_deploy(*extra, env=None):
+    return playbook("deploy.yml", "-l", "staging", *extra, env=env, log=LOG)
+
+
+def fast_rollback(env=None):
+    """Roll back, then deploy forward again (untimed) for the next run."""
+    result = playbook("rollback.yml", "-l", "staging", env=env, log=LOG)
+    playbook("deploy.yml", "-l", "staging", env=env)
+    return result
+
+
+def deploy_kinds():
+    nochange_deploy()
+    return {"changed deploy": median_of(RUNS, changed_deploy),
+            "no-change redeploy": median_of(RUNS, nochange_deploy),
+            "fast rollback": median_of(RUNS, fast_rollback)}
+
+
+def mitogen_setting():
+    """Opt-in: BENCH_MITOGEN names a site-packages dir holding ansible_mitogen
+    (pip install --target DIR mitogen); never the collection's default."""
+    path = os.environ.get("BENCH_MITOGEN")
+    if not path:
+        return []
+    return [("strategy mitogen_linear vs linear",
+             {"PYTHONPATH": path, "ANSIBLE_STRATEGY": "mitogen_linear",
+              "ANSIBLE_STRATEGY_PLUGINS": f"{path}/ansible_mitogen/plugins/strategy"},
+             {"ANSIBLE_STRATEGY": "linear"})]
+
+
+def settings():
+    results = {}
+    for name, on, off in SETTINGS + mitogen_setting():
+        results[name] = {"on": median_of(RUNS, lambda on=on: changed_deploy(env=on)),
+                         "off": median_of(RUNS, lambda off=off: changed_deploy(env=off))}
+    results["fact gathering (cost of one setup run on staging)"] = {
+        "on": median_of(RUNS, lambda: timed([str(BIN / "ansible"), "staging", "-m", "ansible.builtin.setup"])),
+        "off": {"median_s": 0.0, "runs_s": [], "all_ok": True}}
+    return results
+
+
+def lab_up(hosts):
+    return timed([sys.executable, "-m", "lab", "up"], env={"LAB_STAGING_HOSTS": str(hosts)})
+
+
+def scaling(counts=(2, 4, 8)):
+    """The changed deploy on n staging hosts, batches of 50% (two batches)."""
+    results = {}
+    for count in counts:
+        env = {"LAB_STAGING_HOSTS": str(count)}
+        lab_up(count)
+        nochange_deploy(env=env)
+        results[f"{count} hosts"] = median_of(
+            RUNS, lambda env=env: changed_deploy("-e", "deploy_serial=50%", env=env))
+    lab_up(2)
+    return results

@@ -1,0 +1,179 @@
+"""The chaos cases. Each runs under load against the staging gateway and
+returns a Result: what was expected, what happened, the request errors."""
+
+import os
+import random
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from lab_ops import GOOD_API, STATE, api_with
+from load import Load, summary
+
+RATE = int(os.environ.get("CHAOS_RATE", "120"))
+QUIET = float(os.environ.get("CHAOS_QUIET_SECONDS", "10"))  # load before and after a deploy
+
+
+@dataclass
+class Result:
+    name: str
+    expected: str
+    happened: str
+    ok: bool
+    errors: int
+    requests: int
+    phases: dict = field(default_factory=dict)
+
+
+class Loaded:
+    """Load on the staging gateway for the length of a `with` block."""
+
+    def __init__(self, lab):
+        self.load = Load(lab.gateway_url(), rate=RATE, max_requests=RATE * 900, max_seconds=900)
+        self.samples = []
+
+    def __enter__(self):
+        self.load.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.samples = self.load.stop()
+
+    @staticmethod
+    def now():
+        return time.monotonic()
+
+
+def _result(name, expected, checks, samples, phases=None):
+    failed = [what for what, good in checks if not good]
+    total = summary(samples)
+    ok = not failed and total["errors"] == 0
+    happened = "; ".join(what for what, good in checks if what)
+    if failed:
+        happened = "FAILED: " + "; ".join(failed)
+    if total["errors"]:
+        happened += f"; {total['errors']} request errors ({', '.join(total['error_kinds'])})"
+    return Result(name, expected, happened, ok, total["errors"], total["requests"], phases or {})
+
+
+def rolling_deploy(lab):
+    """A good api commit rolls through staging under load."""
+    new = lab.commit_api(GOOD_API, "chaos: new api")
+    with Loaded(lab) as loaded:
+        time.sleep(QUIET)
+        begin = loaded.now()
+        rc = lab.deploy()[0]
+        end = loaded.now()
+        time.sleep(QUIET)
+    samples = loaded.samples
+    phases = {"before": summary(samples, end=begin), "during": summary(samples, begin, end),
+              "after": summary(samples, begin=end)}
+    checks = [("deploy succeeded", rc == 0),
+              ("every api instance serves the new commit", lab.all_api_on(new)),
+              (f"{len(samples)} requests in {end - begin:.0f} s of deploy", len(samples) >= 3000)]
+    return _result("rolling deploy of a new api under load", "0 failed requests, every instance on the new commit",
+                   checks, samples, phases)
+
+
+def bad_release(lab, name, line):
+    good = lab.head()
+    if not lab.all_api_on(good):
+        lab.deploy()
+    lab.commit_api(api_with(line), f"chaos: {name}")
+    with Loaded(lab) as loaded:
+        rc, output = lab.deploy()
+    checks = [("the deploy failed", rc != 0),
+              ("it was reverted", "which is serving and healthy again" in output),
+              ("every api instance still serves the previous commit", lab.all_api_on(good))]
+    result = _result(f"a release that {name}", "deploy fails, previous release serving, 0 failed requests",
+                     checks, loaded.samples)
+    lab.commit_api(GOOD_API, "chaos: restore api")
+    lab.deploy()
+    return result
+
+
+def crash_at_start(lab):
+    return bad_release(lab, "crashes at start", "raise SystemExit('api: DATABASE_URL is not set')")
+
+
+def health_never_ok(lab):
+    return bad_release(lab, "never turns healthy", "Service.health = lambda self: 1 / 0")
+
+
+def host_unreachable(lab):
+    """The last staging host is stopped in the middle of a deploy, then started."""
+    victim = lab.staging()[-1].name
+    old = lab.head()
+    new = lab.commit_api(GOOD_API, "chaos: deploy with a host lost")
+    log = STATE / "chaos-unreachable.log"
+    with Loaded(lab) as loaded:
+        proc = lab.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
+        # stop the host once the deploy reached it
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if f"[{victim}]" in log.read_text(encoding="utf-8").split("TASK [Deploy one service]", 1)[-1]:
+                break
+            time.sleep(0.5)
+        lab.stop_host(victim)
+        rc = proc.wait()
+        serving = [v for h, v in lab.api_versions().items() if h != victim]
+        started = lab.start_host(victim)
+        rc2 = lab.deploy("-e", "deploy_lock_break=true")[0]
+    checks = [(f"{victim} stopped mid-deploy: the deploy failed", rc != 0),
+              ("the other hosts' api serve a whole release",
+               all(v in ([old, old], [new, new]) for v in serving))]
+    checks += [(f"{victim} started again", started),
+               ("a rerun (deploy_lock_break=true) converged", rc2 == 0 and lab.all_api_on(new))]
+    return _result("a host unreachable mid-deploy", "deploy fails; after the host is back a rerun converges; "
+                   "0 failed requests", checks, loaded.samples)
+
+
+def killed_deploys(lab, times=int(os.environ.get("CHAOS_KILLS", "10"))):
+    """SIGKILL the deploy at a random point, then rerun; `times` times."""
+    rng = random.Random(os.environ.get("CHAOS_SEED", "7"))
+    converged = 0
+    points = []
+    with Loaded(lab) as loaded:
+        for i in range(times):
+            new = lab.commit_api(GOOD_API, f"chaos: kill {i}")
+            proc = lab.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api",
+                                      log=STATE / f"chaos-kill-{i}.log")
+            point = rng.uniform(3, 60)
+            try:
+                proc.wait(point)
+                points.append(f"{point:.0f}s (ended before)")
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                points.append(f"{point:.0f}s")
+            rc = lab.deploy("-e", "deploy_lock_break=true")[0]
+            converged += rc == 0 and lab.all_api_on(new)
+    checks = [(f"killed at {', '.join(points)}", True),
+              (f"{converged}/{times} reruns converged", converged == times)]
+    return _result(f"deploy killed with SIGKILL, {times} times", "each rerun with deploy_lock_break=true "
+                   "converges; 0 failed requests", checks, loaded.samples)
+
+
+def concurrent_deploys(lab):
+    """Two deploys of staging at once: the lock lets one through at a time."""
+    new = lab.commit_api(GOOD_API, "chaos: two deploys at once")
+    with Loaded(lab) as loaded:
+        procs = [lab.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api",
+                                    "-e", "deploy_lock_timeout=5", log=STATE / f"chaos-twin-{i}.log")
+                 for i in (1, 2)]
+        rcs = [p.wait() for p in procs]
+    outputs = [(STATE / f"chaos-twin-{i}.log").read_text(encoding="utf-8") for i in (1, 2)]
+    refused = [o for rc, o in zip(rcs, outputs) if rc != 0]
+    checks = [("one deploy succeeded", rcs.count(0) == 1),
+              ("the other failed naming the holder",
+               len(refused) == 1 and "is locked by another run (deploy of staging" in refused[0]),
+              ("the refused run touched no service", len(refused) == 1
+               and "TASK [Deploy one service]" not in refused[0]),
+              ("every api instance serves the new commit", lab.all_api_on(new))]
+    return _result("two deploys of staging at once", "one deploys, the other fails naming the holder, "
+                   "nothing interleaves; 0 failed requests", checks, loaded.samples)
+
+
+CASES = [rolling_deploy, crash_at_start, health_never_ok, host_unreachable, killed_deploys,
+         concurrent_deploys]

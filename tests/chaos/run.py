@@ -1,0 +1,41 @@
+"""make chaos: run the cases (all, or those named in CHAOS_CASES), write
+reports/chaos.md, exit 1 when any case falls short."""
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import cases
+import report
+from lab_ops import CHECKOUT, Lab
+
+
+def main():
+    lab = Lab()
+    wanted = [c for c in os.environ.get("CHAOS_CASES", "").split(",") if c]
+    chosen = [c for c in cases.CASES if not wanted or c.__name__ in wanted]
+    lab.sync_backend()
+    # staging deployed and healthy, every service, before the first case
+    rc = lab.deploy(services="gateway,api,notifications,moderation")[0]
+    if rc != 0:
+        print("chaos: staging could not be deployed first", file=sys.stderr)
+        return 1
+    results = []
+    out = Path(os.environ.get("CHAOS_REPORT", CHECKOUT / "reports/chaos.md"))
+    for case in chosen:
+        print(f"chaos: {case.__name__}", flush=True)
+        try:
+            result = case(lab)
+        except Exception as exc:  # pylint: disable=broad-except  # a crashed case is a failed case
+            traceback.print_exc()
+            result = cases.Result(case.__name__, "runs", f"FAILED: {exc!r}", False, 0, 0)
+        print(f"  {'ok' if result.ok else 'FALLS SHORT'}: {result.happened}", flush=True)
+        results.append(result)
+        report.write(out, results, cases.RATE)
+    print(f"chaos: report in {out}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
