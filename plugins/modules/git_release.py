@@ -20,6 +20,8 @@ description:
   - O(operation=hotfix_sync) brings O(main_branch) up to date with O(production_branch)
     after a hotfix.
   - O(operation=revert) reverts one commit on a branch and pushes the revert.
+  - O(operation=compare) only reads, and says how many commits O(commit) is behind and ahead
+    of the head of O(branch).
   - It never force-pushes. Each push moves one branch to a commit that descends
     from the branch's head, so the remote refuses it if someone pushed meanwhile;
     the module then fails and says to run again.
@@ -49,12 +51,13 @@ options:
     description: What to do; see the description.
     type: str
     required: true
-    choices: [resolve, promote, hotfix_sync, revert]
+    choices: [resolve, promote, hotfix_sync, revert, compare]
   branch:
     description:
       - O(operation=resolve) the environment's branch, or a pattern such as V(feature/*)
         (C(fnmatch) rules) that any matching branch satisfies.
       - O(operation=revert) the branch to revert the commit on.
+      - O(operation=compare) the branch whose head O(commit) is compared with.
     type: str
   ref:
     description:
@@ -68,6 +71,8 @@ options:
       - O(operation=promote) the commit to promote, for example the one staging was verified on;
         by default the head of O(main_branch). It must be on O(main_branch).
       - O(operation=revert) the commit to revert (required). It must be on O(branch).
+      - O(operation=compare) the commit to compare with the head of O(branch) (required),
+        for example the one an environment runs.
     type: str
   parent:
     description:
@@ -169,6 +174,15 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
 
+- name: How far the commit production runs is behind main (read-only)
+  pakashop.infra.git_release:
+    repo: git@github.com:pakashop/backend.git
+    operation: compare
+    branch: main
+    commit: 3f4a2761c0de
+  delegate_to: localhost
+  run_once: true
+
 - name: Revert a merge on production, keeping production's side
   pakashop.infra.git_release:
     repo: git@github.com:pakashop/backend.git
@@ -181,9 +195,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+behind:
+  description: O(operation=compare) how many commits the head of O(branch) has that O(commit) lacks.
+  returned: success and O(operation=compare)
+  type: int
+  sample: 3
+ahead:
+  description: O(operation=compare) how many commits O(commit) has that the head of O(branch) lacks.
+  returned: success and O(operation=compare)
+  type: int
+  sample: 0
 commit:
   description:
-    - O(operation=resolve) the resolved commit.
+    - O(operation=resolve) and O(operation=compare) the resolved commit.
     - Otherwise the commit the branch is at after the operation (or would be, in check mode).
   returned: success
   type: str
@@ -476,7 +500,19 @@ def revert(git, p, check_mode):
                    f"by {short(after)}"}
 
 
+def compare(git, p):
+    branch = p["branch"]
+    if not branch or not p["commit"] or is_pattern(branch):
+        raise Refused("operation=compare needs branch (one branch, not a pattern) and commit")
+    head, commit = head_of(git, branch), commit_of(git, p["commit"])
+    behind, ahead = len(git.commits(f"{commit}..{head}")), len(git.commits(f"{head}..{commit}"))
+    return {"changed": False, "commit": commit, "branch": branch, "behind": behind, "ahead": ahead,
+            "msg": f"{short(commit)} is {behind} commit(s) behind and {ahead} ahead of {branch} "
+                   f"({short(head)})"}
+
+
 OPERATIONS = {"resolve": lambda git, p, check: resolve(git, p),
+              "compare": lambda git, p, check: compare(git, p),
               "promote": promote, "hotfix_sync": hotfix_sync, "revert": revert}
 
 

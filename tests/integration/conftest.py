@@ -11,6 +11,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +74,20 @@ class Lab:
             [BIN / "ansible-playbook", f"playbooks/{playbook}", *args], cwd=CHECKOUT,
             capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
         return Run(result.returncode, result.stdout + result.stderr)
+
+    def while_locked(self, playbook, first, second, lock="/var/lib/pakashop/deploy.lock"):
+        """Runs playbook with the args `first`; once it holds the staging deploy
+        lock, runs it again with `second`. Returns (first run, second run)."""
+        lock_host = self.host(sorted(self.names("staging"))[0])
+        runs = []
+        thread = threading.Thread(target=lambda: runs.append(self.playbook(playbook, *first)))
+        thread.start()
+        deadline = time.monotonic() + 300
+        while not lock_host.file(lock).exists and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        later = self.playbook(playbook, *second)
+        thread.join()
+        return runs[0], later
 
     def git(self, *args):
         return subprocess.run(["git", "-C", self._work, *args], check=True, capture_output=True,

@@ -83,3 +83,24 @@ def test_status_writes_the_table_as_json_and_markdown_and_shows_drift(staging, t
     markdown = (tmp_path / "status.md").read_text()
     assert "| staging | api |" in markdown and "**Drift**" in markdown
     assert "not deployed" in run.output
+    head = rows[("staging", "gateway", lab.names("staging")[0])]["commit"]
+    assert f"staging runs {head[:12]}: 0 commit(s) behind and 0 ahead of main (up to date)." in run.output
+    older = rows[("staging", "api", first)]["commit"]
+    assert f"staging runs {older[:12]}: " in run.output and older != head
+
+
+def test_status_with_the_git_remote_gone_says_so_and_prints_the_table(staging):
+    lab = staging
+    gone = lab.origin.with_name("backend.git.gone")
+    lab.origin.rename(gone)
+    try:
+        run = lab.playbook("status.yml")
+    finally:
+        gone.rename(lab.origin)
+    assert run.rc == 0, run.output[-3000:]
+    assert "Behind/ahead of main not shown: the git remote did not answer" in run.output
+    assert "behind and" not in run.output
+    table = run.output.split("Behind/ahead")[0]
+    assert "Drift" in table or "No drift." in table
+    assert all(name in table for name in lab.names("staging"))
+    assert lab.head("main")[:10] in table

@@ -9,8 +9,6 @@ test files find a usable lab.
 
 import json
 import subprocess
-import threading
-import time
 
 import pytest
 
@@ -60,21 +58,15 @@ def test_a_second_deploy_of_an_environment_waits_then_names_the_holder(lab):
     bounded wait, naming the first; the first finishes and releases the lock."""
     lock_host = lab.host(sorted(lab.names("staging"))[0])
     commit = lab.commit("main", {"docs/release.md": "release 2\n"}, "Release 2")
-    first = []
-    thread = threading.Thread(target=lambda: first.append(lab.playbook("deploy.yml", "-l", "staging")))
-    thread.start()
-    deadline = time.monotonic() + 300
-    while not lock_host.file(LOCK).exists and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    second = lab.playbook("deploy.yml", "-l", "staging", "-e", "deploy_lock_timeout=3")
-    thread.join()
+    first, second = lab.while_locked("deploy.yml", ["-l", "staging"],
+                                     ["-l", "staging", "-e", "deploy_lock_timeout=3"])
     assert second.rc != 0
     assert f"staging is locked by another run (deploy of staging at {commit[:12]} by" in second.output
     assert "run again with -e deploy_lock_break=true" in second.output
     assert second.changed == 0
-    assert first[0].rc == 0, first[0].output[-3000:]
+    assert first.rc == 0, first.output[-3000:]
     assert not lock_host.file(LOCK).exists
-    summary = first[0].output
+    summary = first.output
     assert f"staging: commit {commit[:12]} (main), release " in summary
     for name in lab.names("staging"):
         for service in lab.by_name(name).services:

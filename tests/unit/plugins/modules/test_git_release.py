@@ -260,3 +260,26 @@ def test_revert_of_changes_already_undone_changes_nothing(origin, run):
     assert result["changed"] is False, result["msg"]
     assert "its changes are already undone" in result["msg"]
     assert origin.head("main") == undone
+
+
+# compare
+
+
+def test_compare_counts_commits_behind_and_ahead_of_the_branch(origin, run):
+    production = origin.head("production")
+    origin.commit("main", {"api/main.py": "2\n"}, "Main 1")
+    origin.commit("main", {"api/main.py": "3\n"}, "Main 2")
+    hotfix = origin.commit("production", {"docs/hotfix.md": "fix\n"}, "Hotfix")
+    before = {b: origin.head(b) for b in ("main", "production")}
+    result = run(operation="compare", branch="main", commit=hotfix, check_mode=True)
+    assert not result.get("failed"), result["msg"]
+    assert (result["behind"], result["ahead"], result["changed"]) == (2, 1, False)
+    assert result["msg"] == f"{hotfix[:12]} is 2 commit(s) behind and 1 ahead of main ({before['main'][:12]})"
+    assert run(operation="compare", branch="main", commit=production)["behind"] == 2
+    assert {b: origin.head(b) for b in ("main", "production")} == before
+
+
+def test_compare_refuses_a_pattern_in_one_sentence(origin, run):
+    result = run(operation="compare", branch="feature/*", commit=origin.head("main"))
+    assert result["failed"]
+    assert result["msg"] == "operation=compare needs branch (one branch, not a pattern) and commit"

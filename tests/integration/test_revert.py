@@ -1,0 +1,115 @@
+"""rollback.yml by revert, on the lab against its real bare origin, and the
+deploy lock a fast rollback holds (issue 5).
+
+Leaves staging healthy on the head of main, and main containing production,
+for the next test file.
+"""
+
+import subprocess
+
+import pytest
+
+from conftest import CHECKOUT
+
+GOOD_API = (CHECKOUT / "examples/backend/api/main.py").read_text()
+LOCK = "/var/lib/pakashop/deploy.lock"
+
+
+def origin_git(lab, *args):
+    return subprocess.run(["git", "-C", lab.origin, *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def api_code_has(lab, text):
+    """{staging host: whether the api's running release contains text}."""
+    return {name: lab.host(name).run(f"grep -rqF -- '{text}' /opt/pakashop/api/current/").rc == 0
+            for name in lab.serving("api")}
+
+
+def releases(lab):
+    return {name: lab.host(name).run("readlink -e /opt/pakashop/*/current").stdout
+            for name in lab.names("staging")}
+
+
+def assert_staging_serves(lab, commit):
+    for service in ("gateway", "api"):
+        assert all(v == [commit] * len(v) for v in lab.serving(service).values()), service
+
+
+@pytest.fixture(scope="module")
+def deployed(staging):
+    """Staging on the head of main; the api's code has a marker only this module adds."""
+    assert all(not found for found in api_code_has(staging, "revert-marker").values())
+    return staging
+
+
+def test_revert_refuses_a_commit_that_is_not_on_the_branch(deployed):
+    lab = deployed
+    origin_git(lab, "branch", "feature/stray", "main")
+    stray = lab.commit("feature/stray", {"api/main.py": GOOD_API + "# revert-marker stray\n"}, "Stray")
+    main, before = lab.head("main"), releases(lab)
+    run = lab.playbook("rollback.yml", "-l", "staging", "-e", f"revert={stray}")
+    assert run.rc != 0
+    assert f"{stray[:12]} is not on main; only a commit on main can be reverted there" in run.output
+    assert lab.head("main") == main
+    assert run.changed == 0
+    assert releases(lab) == before
+
+
+def test_revert_of_a_commit_pushes_the_revert_and_deploys_it(deployed):
+    lab = deployed
+    bad = lab.commit("main", {"api/main.py": GOOD_API + "# revert-marker bad\n"}, "api: bad change")
+    run = lab.playbook("rollback.yml", "-l", "staging", "-e", f"revert={bad}")
+    assert run.rc == 0, run.output[-3000:]
+    head = lab.head("main")
+    assert origin_git(lab, "rev-list", "--parents", "-n", "1", head).split()[1:] == [bad]
+    assert f"{bad[:12]} is reverted on main by {head[:12]}" in run.output
+    assert_staging_serves(lab, head)
+    assert not any(api_code_has(lab, "revert-marker").values())
+    assert "Every checked service is healthy." in run.output
+
+
+def test_revert_of_a_merge_commit_needs_the_parent_then_undoes_the_merge(deployed):
+    lab = deployed
+    lab.git("fetch", "-q", "origin")
+    lab.git("checkout", "-q", "-B", "feature/merged", "origin/main")
+    (lab._work / "api/main.py").write_text(GOOD_API + "# revert-marker merged\n")
+    lab.git("commit", "-q", "-am", "api: merged change")
+    lab.git("checkout", "-q", "-B", "main", "origin/main")
+    lab.git("merge", "-q", "--no-ff", "-m", "Merge feature/merged", "feature/merged")
+    lab.git("push", "-q", "origin", "main")
+    merge = lab.head("main")
+
+    refused = lab.playbook("rollback.yml", "-l", "staging", "-e", f"revert={merge}")
+    assert refused.rc != 0
+    assert (f"{merge[:12]} is a merge commit: give -e revert_parent=1 to undo what it brought "
+            f"into main") in refused.output
+    assert lab.head("main") == merge and refused.changed == 0
+
+    run = lab.playbook("rollback.yml", "-l", "staging", "-e", f"revert={merge}", "-e", "revert_parent=1")
+    assert run.rc == 0, run.output[-3000:]
+    head = lab.head("main")
+    assert origin_git(lab, "rev-list", "--parents", "-n", "1", head).split()[1:] == [merge]
+    assert_staging_serves(lab, head)
+    assert not any(api_code_has(lab, "revert-marker").values())
+
+
+def test_a_fast_rollback_holds_the_deploy_lock(deployed):
+    """A second rollback of staging while one runs gives up after its bounded
+    wait, naming the first; the first finishes and releases the lock."""
+    lab = deployed
+    head = lab.head("main")
+    lock_host = lab.host(sorted(lab.names("staging"))[0])
+    first, second = lab.while_locked("rollback.yml", ["-l", "staging"],
+                                     ["-l", "staging", "-e", "deploy_lock_timeout=3"])
+    try:
+        assert second.rc != 0
+        assert "staging is locked by another run (rollback of staging by" in second.output
+        assert second.changed == 0
+        assert first.rc == 0, first.output[-3000:]
+        assert not lock_host.file(LOCK).exists
+        assert all(v != [head] * len(v) for v in lab.serving("api").values())
+    finally:
+        run = lab.playbook("deploy.yml", "-l", "staging")
+        assert run.rc == 0, run.output[-3000:]
+    assert_staging_serves(lab, head)
