@@ -69,7 +69,8 @@ demo: lab-up
 test: lint sanity workflows ee unit integration molecule
 
 lint: venv
-	$(BIN)/ansible-lint --profile production
+	ANSIBLE_INVENTORY=$(CURDIR)/tests/lint/inventory.yml ANSIBLE_INVENTORY_ENABLED=ansible.builtin.yaml \
+	  $(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint
 
 sanity: venv
