@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 COLLECTION_LINK := .cache/collections/ansible_collections/pakashop/infra
-APT_PACKAGES := systemd-container debootstrap git openssh-client iproute2 python3-venv curl
+APT_PACKAGES := systemd-container debootstrap git openssh-client iproute2 python3-venv curl shellcheck
 # The tests run a lab of their own beside the demo's (own bridge, subnet,
 # endpoint); each can be moved so that two checkouts test side by side.
 TEST_LAB_BRIDGE ?= br-pktest
@@ -28,6 +28,7 @@ help:
 
 deps:
 	@if ! command -v systemd-nspawn >/dev/null || ! command -v debootstrap >/dev/null \
+	    || ! command -v shellcheck >/dev/null \
 	    || ! python3 -c 'import ensurepip' 2>/dev/null; then \
 	  echo "installing $(APT_PACKAGES)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
