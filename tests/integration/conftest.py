@@ -45,6 +45,12 @@ class Run:
                        "failed": int(m[5])} for m in RECAP.finditer(self.output)}
 
     @property
+    def said(self):
+        """The output as a person reads it: the YAML callback's line folding
+        and doubled quotes undone, white space collapsed."""
+        return " ".join(self.output.replace("''", "'").split())
+
+    @property
     def changed(self):
         return sum(h["changed"] for h in self.recap.values())
 

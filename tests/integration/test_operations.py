@@ -49,8 +49,8 @@ def test_verify_fails_on_a_stopped_unit_and_names_it(staging):
     finally:
         host.run("systemctl start pakashop-moderation@1")
     assert run.rc != 0
-    assert f"Unhealthy: {name}/moderation." in run.output
-    assert "pakashop-moderation@1.service: gate 'unit' failed" in run.output
+    assert f"Unhealthy: {name}/moderation." in run.said
+    assert "pakashop-moderation@1.service: gate 'unit' failed" in run.said
 
 
 def test_verify_shows_errors_in_the_log_since_activation(staging):
@@ -60,8 +60,8 @@ def test_verify_shows_errors_in_the_log_since_activation(staging):
     lab.host(name).run("curl -s -X POST -d 'not json' http://127.0.0.1:8200/notify")
     run = lab.playbook("verify.yml", "-l", "staging", "-e", "services=notifications")
     assert run.rc == 0, run.output[-3000:]
-    assert "journal lines of priority warning or worse since activation" in run.output
-    assert "POST /notify failed" in run.output
+    assert "journal lines of priority warning or worse since activation" in run.said
+    assert "POST /notify failed" in run.said
 
 
 def test_status_writes_the_table_as_json_and_markdown_and_shows_drift(staging, tmp_path):
