@@ -238,6 +238,11 @@ def render(facts, times):
         f"| cached | {spread(times['pakashop.infra.ec2', 'cached'])} | "
         f"{spread(times['amazon.aws.aws_ec2', 'cached'])} | {ours_cached / amazon_cached:.2f} | ≤ 0.20 |",
         "",
+        "The load of a shared machine drifts between rounds, so the ratio within each round (the two "
+        "plugins run back to back) is steadier: cold "
+        + ", ".join(f"{r:.2f}" for r in round_ratios(times, "cold")) + "; cached "
+        + ", ".join(f"{r:.2f}" for r in round_ratios(times, "cached")) + ".",
+        "",
         "The endpoint alone (raw HTTP DescribeInstances, nothing parsed) takes "
         + ", ".join(f"{s:.1f} s in {r}" for r, s in facts["server seconds"].items())
         + "; that time is in every cold run of either plugin.",
@@ -275,6 +280,10 @@ def render(facts, times):
         lines.append(f"| {plugin} {kind} | {s['total']:.2f} s | {share(s['api'], s['total'])} | "
                      f"{share(s['plugin'], s['total'])} | {share(s['core'], s['total'])} |")
     return "\n".join(lines) + "\n"
+
+
+def round_ratios(times, kind):
+    return [ours / theirs for ours, theirs in zip(times["pakashop.infra.ec2", kind], times["amazon.aws.aws_ec2", kind])]
 
 
 def spread(values):
