@@ -32,7 +32,8 @@ description:
     the option to change. With C(-vvv) the AWS error's traceback is printed too.
 notes:
   - A cache hit (O(cache=true), within O(cache_timeout)) makes no AWS request at all, and does not
-    even import boto3 unless O(regions) is empty and the default region must be read from a profile. C(--flush-cache) (of C(ansible-playbook) or C(ansible-inventory)) refreshes it. The cache
+    even import boto3 unless O(regions) is empty and the default region must be read from a
+    profile. C(--flush-cache) (of C(ansible-playbook) or C(ansible-inventory)) refreshes it. The cache
     key covers the file and the options that select instances, so editing O(filters) or
     O(regions) is never answered from a stale cache.
   - With Ansible's default settings a failing inventory source is only a warning; set
