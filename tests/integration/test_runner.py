@@ -82,7 +82,7 @@ def run_like_ci(lab, work, secret_vars):
               "AWS_SESSION_TOKEN": CREDENTIAL}
     Path(github["GITHUB_ENV"]).touch()
     inputs = {"SSH_KEY": lab.key.read_text(), "SECRET_VARS": secret_vars, "EXTRA_VARS": "{}",
-              "PLAYBOOK": "deploy.yml", "LIMIT": "staging", "TITLE": "Deploy staging",
+              "PLAYBOOK": "deploy.yml", "LIMIT": "staging", "TITLE": "Deploy staging", "REPORT": "",
               "RUN_VARS_FILE": str(work / "pakashop" / "run-vars.json"),
               "SECRET_VARS_FILE": str(work / "pakashop" / "secret-vars.yml"),
               "PAKASHOP_CI_RUN": f"https://ci.example/runs/{ident}"}
