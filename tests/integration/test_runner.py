@@ -82,7 +82,7 @@ def run_like_ci(lab, work, secret_vars):
               "AWS_SESSION_TOKEN": CREDENTIAL}
     Path(github["GITHUB_ENV"]).touch()
     inputs = {"SSH_KEY": lab.key.read_text(), "SECRET_VARS": secret_vars, "EXTRA_VARS": "{}",
-              "PLAYBOOK": "deploy.yml", "LIMIT": "staging", "TITLE": "Deploy staging",
+              "PLAYBOOK": "deploy.yml", "LIMIT": "staging", "TITLE": "Deploy staging", "REPORT": "",
               "RUN_VARS_FILE": str(work / "pakashop" / "run-vars.json"),
               "SECRET_VARS_FILE": str(work / "pakashop" / "secret-vars.yml"),
               "PAKASHOP_CI_RUN": f"https://ci.example/runs/{ident}"}
@@ -181,9 +181,10 @@ def test_the_summary_names_the_host_and_gate_the_ledger_recorded(lab, runs):
     assert tried[named["host"]][-1]["failed_gate"] == named["gate"]
 
 
-def test_the_ledger_links_the_ci_run_that_deployed(lab, runs):
-    ci_runs = {entry.get("ci_run") for name in api_hosts(lab) for entry in lab.ledger(name, "api")}
-    assert runs["good"].ci_run in ci_runs
+def test_the_ledger_links_the_ci_run_that_tried_the_release(lab, runs):
+    host = FAILED_GATE.search(runs["failed"].summary)["host"]
+    entries = [e for e in lab.ledger(host, "api") if e.get("commit") == runs["bad"]]
+    assert entries and {e.get("ci_run") for e in entries} == {runs["failed"].ci_run}, entries
 
 
 def test_staging_is_healthy_again_for_the_tests_that_follow(runs):
