@@ -345,7 +345,9 @@ def main():
             break
         time.sleep(params["interval"])
     for instance in instances:
-        if not instance.gate and not instance.settled(settle):
+        if instance.hopeless() and instance.state.get("active_state") != "failed":
+            instance.gate = "restarting"  # crash-looping: whatever the last probe caught
+        elif not instance.gate and not instance.settled(settle):
             instance.gate = "restarting"
         instance.read_journal()
 
