@@ -102,7 +102,13 @@ def test_a_deploy_killed_during_activation_converges_when_run_again(staging):
         proc.stdout.close()
     new = lab.head("main")
 
-    again = lab.playbook("deploy.yml", "-l", "staging", "-e", "services=api")
+    # A SIGKILLed run cannot release its lock: the rerun breaks it, as the
+    # refusal a plain rerun prints says to.
+    refused = lab.playbook("deploy.yml", "-l", "staging", "-e", "services=api",
+                           "-e", "deploy_lock_timeout=1")
+    assert refused.rc != 0 and "run again with -e deploy_lock_break=true" in refused.said
+    again = lab.playbook("deploy.yml", "-l", "staging", "-e", "services=api",
+                         "-e", "deploy_lock_break=true")
 
     assert again.rc == 0, again.output[-3000:]
     assert all(v == [new, new] for v in lab.serving("api").values())

@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# Copyright: Pakashop Engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: unit_instances
+short_description: Give each instance of a template unit its port, and drop the extra ones
+version_added: 0.1.0
+description:
+  - For a systemd template unit C(<unit>@.service), writes the drop-in
+    C(<unit>@<i>.service.d/port.conf) of instances 1 to O(count), where instance I(i)
+    gets C(PORT=<port + i - 1>), and removes the drop-in folders of instances beyond
+    O(count).
+  - One call does for every instance what a C(file) and a C(copy) task per instance
+    and a C(find) would do; a deploy with nothing to change makes one round trip.
+  - It does not start, stop or reload anything. The caller runs C(systemctl daemon-reload)
+    when the result is changed, and stops the instances in RV(removed).
+author: Pakashop Engineering (@pakashop)
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Shows the instances and their ports before and after.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+options:
+  unit:
+    description: The template unit's name without C(@.service), for example C(pakashop-api).
+    type: str
+    required: true
+  count:
+    description: How many instances the unit has; C(0) removes every instance's drop-in.
+    type: int
+    required: true
+  port:
+    description: The port of instance 1.
+    type: int
+    required: true
+  unit_dir:
+    description: Where the drop-in folders live.
+    type: path
+    default: /etc/systemd/system
+seealso:
+  - module: ansible.builtin.systemd_service
+"""
+
+EXAMPLES = r"""
+- name: Two instances of the api, on ports 8101 and 8102
+  pakashop.infra.unit_instances:
+    unit: pakashop-api
+    count: 2
+    port: 8101
+  register: api_instances
+
+- name: Stop the instances the catalog no longer has
+  ansible.builtin.systemd_service:
+    name: "pakashop-api@{{ item }}.service"
+    state: stopped
+    enabled: false
+  loop: "{{ api_instances.removed }}"
+"""
+
+RETURN = r"""
+instances:
+  description: The instances the unit has after the task, with their ports.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"instance": 1, "port": 8101}, {"instance": 2, "port": 8102}]
+written:
+  description: The instances whose drop-in was written (or would be, in check mode).
+  returned: always
+  type: list
+  elements: int
+  sample: [2]
+removed:
+  description: The instances beyond O(count) whose drop-in folder was removed (or would be).
+  returned: always
+  type: list
+  elements: int
+  sample: [3]
+"""
+
+import os
+import re
+import shutil
+
+from ansible.module_utils.basic import AnsibleModule
+
+HEADER = "# Managed by pakashop.infra: instance {instance} of {unit}.\n"
+
+
+def dropin_text(unit, instance, port):
+    return HEADER.format(instance=instance, unit=unit) + f"[Service]\nEnvironment=PORT={port}\n"
+
+
+def existing_instances(unit_dir, unit):
+    """{instance: port.conf text or None} for every <unit>@<n>.service.d folder."""
+    pattern = re.compile(re.escape(unit) + r"@(\d+)\.service\.d$")
+    found = {}
+    for name in os.listdir(unit_dir) if os.path.isdir(unit_dir) else []:
+        match = pattern.match(name)
+        if match and os.path.isdir(os.path.join(unit_dir, name)):
+            conf = os.path.join(unit_dir, name, "port.conf")
+            try:
+                with open(conf, encoding="utf-8") as handle:
+                    found[int(match.group(1))] = handle.read()
+            except OSError:
+                found[int(match.group(1))] = None
+    return found
+
+
+def write_file(path, text):
+    """Write whole or not at all: a temporary file renamed over the old one."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, path)
+
+
+def ports_text(unit, ports):
+    return "".join(f"{unit}@{i}.service PORT={port}\n" for i, port in sorted(ports.items()))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "unit": {"type": "str", "required": True},
+            "count": {"type": "int", "required": True},
+            "port": {"type": "int", "required": True},
+            "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
+        },
+        supports_check_mode=True,
+    )
+    unit, count, port, unit_dir = (module.params[k] for k in ("unit", "count", "port", "unit_dir"))
+    if count < 0:
+        module.fail_json(msg=f"count must be 0 or more, not {count}")
+    if not 0 < port or port + count - 1 > 65535:
+        module.fail_json(msg=f"ports {port}-{port + count - 1} are not all valid TCP ports (1-65535)")
+
+    existing = existing_instances(unit_dir, unit)
+    wanted = {i: port + i - 1 for i in range(1, count + 1)}
+    written = [i for i in wanted if existing.get(i) != dropin_text(unit, i, wanted[i])]
+    removed = sorted(i for i in existing if i not in wanted)
+
+    if not module.check_mode:
+        for instance in written:
+            folder = os.path.join(unit_dir, f"{unit}@{instance}.service.d")
+            os.makedirs(folder, mode=0o755, exist_ok=True)
+            write_file(os.path.join(folder, "port.conf"), dropin_text(unit, instance, wanted[instance]))
+        for instance in removed:
+            shutil.rmtree(os.path.join(unit_dir, f"{unit}@{instance}.service.d"))
+
+    result = {
+        "changed": bool(written or removed),
+        "instances": [{"instance": i, "port": p} for i, p in wanted.items()],
+        "written": written,
+        "removed": removed,
+    }
+    if module._diff:
+        before = {i: int(m.group(1)) for i, text in existing.items()
+                  for m in [re.search(r"PORT=(\d+)", text or "")] if m}
+        result["diff"] = {"before": ports_text(unit, before), "after": ports_text(unit, wanted),
+                          "before_header": f"{unit} instances", "after_header": f"{unit} instances"}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
