@@ -82,11 +82,11 @@ def test_status_writes_the_table_as_json_and_markdown_and_shows_drift(staging, t
     assert any(d.startswith("staging/api: hosts run different commits") for d in report["drift"])
     markdown = (tmp_path / "status.md").read_text()
     assert "| staging | api |" in markdown and "**Drift**" in markdown
-    assert "not deployed" in run.output
+    assert "not deployed" in run.said
     head = rows[("staging", "gateway", lab.names("staging")[0])]["commit"]
-    assert f"staging runs {head[:12]}: 0 commit(s) behind and 0 ahead of main (up to date)." in run.output
+    assert f"staging runs {head[:12]}: 0 commit(s) behind and 0 ahead of main (up to date)." in run.said
     older = rows[("staging", "api", first)]["commit"]
-    assert f"staging runs {older[:12]}: " in run.output and older != head
+    assert f"staging runs {older[:12]}: " in run.said and older != head
 
 
 def test_status_with_the_git_remote_gone_says_so_and_prints_the_table(staging):
@@ -98,7 +98,7 @@ def test_status_with_the_git_remote_gone_says_so_and_prints_the_table(staging):
     finally:
         gone.rename(lab.origin)
     assert run.rc == 0, run.output[-3000:]
-    assert "Behind/ahead of main not shown: the git remote did not answer" in run.output
+    assert "Behind/ahead of main not shown: the git remote did not answer" in run.said
     assert "behind and" not in run.output
     table = run.output.split("Behind/ahead")[0]
     assert "Drift" in table or "No drift." in table

@@ -48,7 +48,7 @@ def test_deploy_refuses_before_any_change(lab, feature, limit, refusal):
     before = releases(lab)
     run = lab.playbook("deploy.yml", *[a.replace("FEATURE_SHA", feature) for a in limit])
     assert run.rc != 0
-    assert refusal in run.output, run.output[-2000:]
+    assert refusal in run.said, run.output[-2000:]
     assert run.changed == 0
     assert releases(lab) == before
 
@@ -84,7 +84,7 @@ def test_promote_refuses_while_a_staging_instance_is_down(lab):
                            "timeout 30 sh -c 'until curl -sf http://127.0.0.1:8101/healthz; do sleep 1; done'")
     assert run.rc != 0
     assert (f"staging is not verified on {lab.head('main')[:12]}, the head of main: "
-            f"{host} pakashop-api@2 does not answer its health check;") in run.output
+            f"{host} pakashop-api@2 does not answer its health check;") in run.said
     assert lab.head("production") == before
 
 
@@ -93,15 +93,15 @@ def test_promote_fast_forwards_production_to_the_verified_head_of_main(lab):
     run = lab.playbook("promote.yml")
     assert run.rc == 0, run.output[-3000:]
     assert lab.head("production") == main
-    assert f"to {main[:12]} by a fast-forward push" in run.output
+    assert f"to {main[:12]} by a fast-forward push" in run.said
 
 
 def test_promote_refuses_while_production_has_an_unsynced_hotfix(lab):
     hotfix = lab.commit("production", {"docs/hotfix.md": "hotfix 1\n"}, "Hotfix 1")
     run = lab.playbook("promote.yml")
     assert run.rc != 0
-    assert "production has 1 commit(s) that main lacks" in run.output
-    assert "run the hotfix sync (playbooks/hotfix_sync.yml) first" in run.output
+    assert "production has 1 commit(s) that main lacks" in run.said
+    assert "run the hotfix sync (playbooks/hotfix_sync.yml) first" in run.said
     assert lab.head("production") == hotfix
 
 
@@ -110,14 +110,14 @@ def test_hotfix_sync_fast_forwards_main(lab):
     run = lab.playbook("hotfix_sync.yml")
     assert run.rc == 0, run.output[-3000:]
     assert lab.head("main") == lab.head("production")
-    assert "by a fast-forward" in run.output and "Hotfix 1" in run.output
+    assert "by a fast-forward" in run.said and "Hotfix 1" in run.said
 
 
 def test_hotfix_sync_when_in_sync_does_nothing(lab):
     main = lab.head("main")
     run = lab.playbook("hotfix_sync.yml")
     assert run.rc == 0, run.output[-3000:]
-    assert "main already contains production" in run.output
+    assert "main already contains production" in run.said
     assert run.changed == 0
     assert lab.head("main") == main
 
@@ -129,7 +129,7 @@ def test_hotfix_sync_merges_and_deploys_staging(lab):
     assert run.rc == 0, run.output[-3000:]
     merged = lab.head("main")
     assert origin_git(lab, "rev-list", "--parents", "-n", "1", merged).split()[1:] == [feature, hotfix]
-    assert "by a merge" in run.output and "Hotfix 2" in run.output
+    assert "by a merge" in run.said and "Hotfix 2" in run.said
     assert lab.head("production") == hotfix
     for name in lab.names("staging"):
         assert health(lab, name, 8100)["version"] == merged
@@ -140,7 +140,7 @@ def test_promote_through_github_hands_the_token_to_the_api_call(lab):
                        "-e", "github_api_url=http://127.0.0.1:9",
                        env={"GITHUB_TOKEN": "ghp_integration_secret"})
     assert run.rc != 0
-    assert "cannot reach GitHub's API at http://127.0.0.1:9" in run.output
+    assert "cannot reach GitHub's API at http://127.0.0.1:9" in run.said
     assert "ghp_integration_secret" not in run.output
 
 
@@ -150,7 +150,7 @@ def test_hotfix_sync_conflict_pushes_nothing_and_names_the_file(lab):
     try:
         run = lab.playbook("hotfix_sync.yml")
         assert run.rc != 0
-        assert "conflicts in docs/notes.md; nothing was pushed" in run.output
+        assert "conflicts in docs/notes.md; nothing was pushed" in run.said
         assert lab.head("main") == main
     finally:
         # Resolve it by hand, as the message says, so that main contains production again.

@@ -51,10 +51,10 @@ def test_a_failed_gate_puts_the_previous_release_back(staging, restore_api, brea
               if any(e.get("commit") == bad for e in lab.ledger(name, "api"))]
     assert len(failed) == 1, "exactly one host tried the bad release, then the deploy stopped"
     host = failed[0]
-    gate = next((g for g in gates if f"api on {host}: gate '{g}' failed" in run.output), None)
+    gate = next((g for g in gates if f"api on {host}: gate '{g}' failed" in run.said), None)
     assert gate, f"none of the gates {gates} named in: {run.output[-2000:]}"
-    assert "which is serving and healthy again" in run.output
-    assert "Last journal lines of pakashop-api@1.service" in run.output
+    assert "which is serving and healthy again" in run.said
+    assert "Last journal lines of pakashop-api@1.service" in run.said
     # every api instance in staging still serves what it served before
     assert lab.serving("api") == before
     left = [e for e in lab.ledger(host, "api") if e.get("commit") == bad]
@@ -72,7 +72,7 @@ def test_errors_in_the_log_are_shown_but_do_not_fail_the_deploy(staging, restore
     run = lab.playbook("deploy.yml", "-l", "staging", "-e", "services=api")
 
     assert run.rc == 0, run.output[-3000:]
-    assert "cache warm-up failed" in run.output  # shown as a warning with the line
+    assert "cache warm-up failed" in run.said  # shown as a warning with the line
     assert all(v == [new, new] for v in lab.serving("api").values())
     for name in lab.serving("api"):
         assert lab.ledger(name, "api")[-1]["outcome"] == "active"

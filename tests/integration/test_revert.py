@@ -50,7 +50,7 @@ def test_revert_refuses_a_commit_that_is_not_on_the_branch(deployed):
     main, before = lab.head("main"), releases(lab)
     run = lab.playbook("rollback.yml", "-l", "staging", "-e", f"revert={stray}")
     assert run.rc != 0
-    assert f"{stray[:12]} is not on main; only a commit on main can be reverted there" in run.output
+    assert f"{stray[:12]} is not on main; only a commit on main can be reverted there" in run.said
     assert lab.head("main") == main
     assert run.changed == 0
     assert releases(lab) == before
@@ -63,10 +63,10 @@ def test_revert_of_a_commit_pushes_the_revert_and_deploys_it(deployed):
     assert run.rc == 0, run.output[-3000:]
     head = lab.head("main")
     assert origin_git(lab, "rev-list", "--parents", "-n", "1", head).split()[1:] == [bad]
-    assert f"{bad[:12]} is reverted on main by {head[:12]}" in run.output
+    assert f"{bad[:12]} is reverted on main by {head[:12]}" in run.said
     assert_staging_serves(lab, head)
     assert not any(api_code_has(lab, "revert-marker").values())
-    assert "Every checked service is healthy." in run.output
+    assert "Every checked service is healthy." in run.said
 
 
 def test_revert_of_a_merge_commit_needs_the_parent_then_undoes_the_merge(deployed):
