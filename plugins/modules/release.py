@@ -17,16 +17,15 @@ description:
     A missing or corrupt ledger is rebuilt from the releases directory with a warning.
   - Every file it writes is written whole or not at all (temporary file, fsync, rename).
 author: Pakashop Engineering (@pakashop)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Shows C(current) before and after, and the releases a prune removes.
     support: full
+    details: Shows C(current) before and after, and the releases a prune removes.
   platform:
-    description: Target OS/families that can be operated against.
-    support: full
     platforms: posix
 options:
   service:

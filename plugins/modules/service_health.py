@@ -22,16 +22,15 @@ description:
     V(unit), V(restarting), V(health) or V(version).
   - Read-only; runs in check mode.
 author: Pakashop Engineering (@pakashop)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Reads only; there is nothing to diff.
     support: none
+    details: Reads only; there is nothing to diff.
   platform:
-    description: Target OS/families that can be operated against.
-    support: full
     platforms: posix
 options:
   service:

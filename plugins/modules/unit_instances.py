@@ -18,16 +18,15 @@ description:
   - It does not start, stop or reload anything. The caller runs C(systemctl daemon-reload)
     when the result is changed, and stops the instances in RV(removed).
 author: Pakashop Engineering (@pakashop)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Shows the instances and their ports before and after.
     support: full
+    details: Shows the instances and their ports before and after.
   platform:
-    description: Target OS/families that can be operated against.
-    support: full
     platforms: posix
 options:
   unit:
