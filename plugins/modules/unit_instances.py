@@ -91,28 +91,7 @@ import re
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule
-
-HEADER = "# Managed by pakashop.infra: instance {instance} of {unit}.\n"
-
-
-def dropin_text(unit, instance, port):
-    return HEADER.format(instance=instance, unit=unit) + f"[Service]\nEnvironment=PORT={port}\n"
-
-
-def existing_instances(unit_dir, unit):
-    """{instance: port.conf text or None} for every <unit>@<n>.service.d folder."""
-    pattern = re.compile(re.escape(unit) + r"@(\d+)\.service\.d$")
-    found = {}
-    for name in os.listdir(unit_dir) if os.path.isdir(unit_dir) else []:
-        match = pattern.match(name)
-        if match and os.path.isdir(os.path.join(unit_dir, name)):
-            conf = os.path.join(unit_dir, name, "port.conf")
-            try:
-                with open(conf, encoding="utf-8") as handle:
-                    found[int(match.group(1))] = handle.read()
-            except OSError:
-                found[int(match.group(1))] = None
-    return found
+from ansible_collections.pakashop.infra.plugins.module_utils._units import dropin_text, existing_instances
 
 
 def write_file(path, text):

@@ -29,14 +29,17 @@ def write(directory, results):
                           "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     (directory / "bench.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     lines = [f"# Bench ({results['machine']['when']}, {os.cpu_count()} cores, load average at the end "
-             f"{load[0]:.2f})", "", "Medians of the runs, in seconds (every run in bench.json).", ""]
+             f"{load[0]:.2f})", "", "Medians of the runs, in seconds (every run in bench.json). CPU s: the seconds the "
+             f"machine's {os.cpu_count()} cores were busy during a run, the lab's hosts included; "
+             f"at CPU s = {os.cpu_count()} x median s the run was bound by the CPU.", ""]
     for section, rows in results.items():
         if section == "machine" or not isinstance(rows, dict):
             continue
-        lines += [f"## {section}", "", "| what | median s | runs | all ok |", "|---|---|---|---|"]
+        lines += [f"## {section}", "", "| what | median s | CPU s | runs | all ok |", "|---|---|---|---|---|"]
         for name, value in rows.items():
             for label, m in (value.items() if "median_s" not in value else [("", value)]):
-                lines.append(f"| {name} {label} | {m['median_s']} | {m['runs_s']} | {m['all_ok']} |")
+                lines.append(f"| {name} {label} | {m['median_s']} | {m.get('median_cpu_s', '')} | "
+                             f"{m['runs_s']} | {m['all_ok']} |")
         lines.append("")
     lines += ["## aims", "", "| aim | measured | met |", "|---|---|---|"]
     for name, measured, limit in aims(results):

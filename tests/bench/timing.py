@@ -11,13 +11,21 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
+def busy_cpu_seconds():
+    """CPU seconds the whole machine (controller and lab hosts alike) spent
+    busy since boot: /proc/stat's first line without idle and iowait."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(argv, env=None, log=None):
-    """Run argv in the checkout; (seconds, rc)."""
-    started = time.monotonic()
+    """Run argv in the checkout; (seconds, rc, busy CPU seconds of the machine meanwhile)."""
+    started, busy = time.monotonic(), busy_cpu_seconds()
     with open(log or os.devnull, "w", encoding="utf-8") as out:
         rc = subprocess.run(argv, cwd=CHECKOUT, env={**os.environ, **(env or {})},
                             stdout=out, stderr=subprocess.STDOUT, check=False).returncode
-    return round(time.monotonic() - started, 1), rc
+    return round(time.monotonic() - started, 1), rc, round(busy_cpu_seconds() - busy, 1)
 
 
 def playbook(name, *args, env=None, log=None):
@@ -25,8 +33,10 @@ def playbook(name, *args, env=None, log=None):
 
 
 def median_of(runs, measure):
-    """Call measure() `runs` times; the median seconds, every run, and whether all passed."""
+    """Call measure() `runs` times; the median seconds and busy CPU seconds,
+    every run, and whether all passed."""
     samples = [measure() for run in range(runs)]
-    seconds = [s for s, rc in samples]
+    seconds = [s for s, rc, cpu in samples]
     return {"median_s": round(statistics.median(seconds), 1), "runs_s": seconds,
-            "all_ok": all(rc == 0 for s, rc in samples)}
+            "median_cpu_s": round(statistics.median(cpu for s, rc, cpu in samples), 1),
+            "all_ok": all(rc == 0 for s, rc, cpu in samples)}

@@ -75,3 +75,38 @@ def test_a_second_deploy_changes_nothing(lab, deployed):
     again = lab.playbook("deploy.yml", "-l", "staging")
     assert again.rc == 0, again.output[-3000:]
     assert again.changed == 0, again.recap
+
+
+def host_running(lab, service):
+    name = next(n for n in lab.names("staging") if service in lab.by_name(n).services)
+    return lab.host(name)
+
+
+def test_a_deploy_puts_back_what_was_changed_by_hand_and_says_what(lab, deployed):
+    """A redeploy skips a service only when nothing differs: each change by
+    hand is found (and said with -v) and undone."""
+    api, gateway = host_running(lab, "api"), host_running(lab, "gateway")
+    moderation, notifications = host_running(lab, "moderation"), host_running(lab, "notifications")
+    api.run("echo EDITED_BY_HAND=1 >> /etc/pakashop/api.env")
+    gateway.run("chmod 0755 /opt/pakashop/gateway/shared")
+    api.run("systemctl stop pakashop-api@2")
+    moderation.run("systemctl disable pakashop-moderation.target")
+    notifications.run("touch /etc/systemd/system/pakashop-notifications@.service")
+
+    run = lab.playbook("deploy.yml", "-l", "staging", "-v")
+    assert run.rc == 0, run.output[-3000:]
+    for sentence in ("/etc/pakashop/api.env has other content",
+                     "/opt/pakashop/gateway/shared has mode 0755, not 0750",
+                     "pakashop-api@2.service: gate 'unit' failed",
+                     "pakashop-moderation.target is disabled, not enabled",
+                     "pakashop-notifications@1.service changed on disk since systemd loaded it"):
+        assert sentence in run.said, sentence
+    assert "EDITED_BY_HAND" not in api.file("/etc/pakashop/api.env").content_string
+    assert gateway.file("/opt/pakashop/gateway/shared").mode == 0o750
+    assert api.service("pakashop-api@2").is_running
+    assert moderation.service("pakashop-moderation.target").is_enabled
+    assert notifications.run(
+        "systemctl show -P NeedDaemonReload pakashop-notifications@1.service").stdout.strip() == "no"
+
+    again = lab.playbook("deploy.yml", "-l", "staging")
+    assert again.changed == 0, again.recap

@@ -1,0 +1,136 @@
+# Copyright: Pakashop Engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One instance C(pakashop-<service>@<i>) of a service as its gates see it:
+systemd's state of the unit, its HTTP health and version, its journal.
+
+Private to the collection: only its modules import this.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.error import HTTPError, URLError
+
+from ansible.module_utils.urls import open_url
+
+UNIT_PROPERTIES = ("ActiveState", "SubState", "NRestarts", "MainPID", "ActiveEnterTimestamp")
+
+
+class Instance:
+    def __init__(self, module, index):
+        params = module.params
+        self.module = module
+        self.index = index
+        self.unit = f"pakashop-{params['service']}@{index}.service"
+        self.url = f"http://{params['address']}:{params['port'] + index - 1}{params['health_path']}"
+        self.state = {}
+        self.gate = "unit"
+        self.healthy_since = None  # (monotonic time, pid, restarts) of the first good probe
+        self.first_restarts = None
+
+    def hopeless(self):
+        """True when waiting longer cannot help: systemd gave up, or it crash-loops."""
+        return self.state.get("active_state") == "failed" or \
+            self.state.get("n_restarts", 0) - (self.first_restarts or 0) >= 2
+
+    def probe(self):
+        self.state = self.unit_state()
+        if self.first_restarts is None:
+            self.first_restarts = self.state["n_restarts"]
+        self.state.update(self.http_health())
+        self.gate = self.failed_gate()
+        if self.gate:
+            self.healthy_since = None
+            return
+        marker = (self.state["main_pid"], self.state["n_restarts"])
+        if self.healthy_since and self.healthy_since[1:] != marker:
+            self.gate, self.healthy_since = "restarting", None
+        elif not self.healthy_since:
+            self.healthy_since = (time.monotonic(), *marker)
+
+    def settled(self, settle):
+        return self.healthy_since is not None and \
+            time.monotonic() - self.healthy_since[0] >= settle
+
+    def unit_state(self):
+        rc, out, err = self.module.run_command(
+            ["systemctl", "show", self.unit, "--timestamp=unix",
+             *[f"--property={p}" for p in UNIT_PROPERTIES]])
+        values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return {"unit": self.unit, "active_state": values.get("ActiveState", "unknown"),
+                "sub_state": values.get("SubState", "unknown"),
+                "n_restarts": _int(values.get("NRestarts")),
+                "main_pid": _int(values.get("MainPID")),
+                "since": values.get("ActiveEnterTimestamp") or None}
+
+    def http_health(self):
+        start = time.monotonic()
+        status, version = None, None
+        try:
+            with open_url(self.url, timeout=2, use_proxy=False) as answer:
+                status = answer.status
+                version = json.loads(answer.read() or b"{}").get("version")
+        except HTTPError as exc:
+            status = exc.code
+        except (URLError, OSError, ValueError, AttributeError):
+            pass
+        return {"url": self.url, "http_status": status, "version": version,
+                "latency_ms": round((time.monotonic() - start) * 1000, 1)}
+
+    def failed_gate(self):
+        s = self.state
+        if (s["active_state"], s["sub_state"]) != ("active", "running"):
+            return "unit"
+        if s["http_status"] != 200:
+            return "health"
+        expected = self.module.params["expected_version"]
+        if expected and s["version"] != expected:
+            return "version"
+        return None
+
+    def read_journal(self):
+        params = self.module.params
+        since = params["since"] or self.state.get("since")
+        command = ["journalctl", "--unit", self.unit, "--priority", params["journal_priority"],
+                   "--output", "json", "--no-pager", "--quiet"]
+        if since:
+            command += ["--since", since]
+        rc, out, err = self.module.run_command(command)
+        lines = []
+        for raw in out.splitlines():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            message = record.get("MESSAGE")
+            if isinstance(message, list):  # journald gives bytes as a list of ints
+                message = bytes(message).decode("utf-8", "replace")
+            lines.append(message or "")
+        self.state["journal_count"] = len(lines)
+        self.state["journal"] = lines[-params["journal_lines"]:] if params["journal_lines"] else []
+
+    def verdict(self):
+        s = self.state
+        expected = self.module.params["expected_version"]
+        facts = (f"{s['active_state']}/{s['sub_state']}, "
+                 + (f"HTTP {s['http_status']} in {s['latency_ms']:.0f} ms"
+                    if s["http_status"] else "health not answering")
+                 + f", version {(s['version'] or '?')[:7]}, {s['n_restarts']} restarts")
+        if s.get("journal_count"):
+            facts += f", {s['journal_count']} journal lines >= {self.module.params['journal_priority']}"
+        if not self.gate:
+            return f"{self.unit}: healthy - {facts}"
+        why = {"unit": "the unit is not active/running",
+               "restarting": "it restarted while being checked",
+               "health": "the health endpoint does not answer 200",
+               "version": f"it reports {(s['version'] or '?')[:12]}, expected {(expected or '')[:12]}",
+               }[self.gate]
+        return f"{self.unit}: gate '{self.gate}' failed - {why} ({facts})"
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

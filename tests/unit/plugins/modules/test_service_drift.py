@@ -1,0 +1,94 @@
+"""pakashop.infra.service_drift's checks on real files in a temporary folder:
+what it calls drift and what it does not. (systemd and the health endpoints
+are checked on the lab's hosts by the integration tests.)"""
+
+import hashlib
+import json
+import os
+import pwd
+
+from ansible_collections.pakashop.infra.plugins.module_utils._units import dropin_text
+from ansible_collections.pakashop.infra.plugins.modules import service_drift
+
+SHA1_OF_HELLO = "f572d396fae9206628714fb2ce00f72e94f2258f"  # "hello\n"
+ME = pwd.getpwuid(os.getuid()).pw_name
+
+
+def sha1(path):
+    return hashlib.sha1(open(path, "rb").read()).hexdigest()
+
+
+def wanted(path, mode, **more):
+    return {"path": str(path), "owner": ME, "group": ME if ME != "root" else "root", "mode": mode, **more}
+
+
+def test_a_file_as_wanted_is_no_drift(tmp_path):
+    path = tmp_path / "api.env"
+    path.write_text("hello\n")
+    path.chmod(0o600)
+    spec = wanted(path, "0600", checksum=SHA1_OF_HELLO)
+    assert service_drift.path_drift(spec, service_drift.stat.S_ISREG, "file", checksum=sha1) == []
+
+
+def test_other_content_a_mode_an_owner_and_a_missing_file_are_each_said(tmp_path):
+    path = tmp_path / "api.env"
+    path.write_text("hello, edited by hand\n")
+    path.chmod(0o644)
+    spec = {**wanted(path, "0600", checksum=SHA1_OF_HELLO), "owner": "nobody"}
+    found = service_drift.path_drift(spec, service_drift.stat.S_ISREG, "file", checksum=sha1)
+    assert found == [f"{path} has other content", f"{path} has mode 0644, not 0600",
+                     f"{path} has owner {ME}, not nobody"]
+    missing = wanted(tmp_path / "gone.env", "0600", checksum=SHA1_OF_HELLO)
+    assert service_drift.path_drift(missing, service_drift.stat.S_ISREG, "file", checksum=sha1) == [
+        f"{tmp_path}/gone.env is missing"]
+
+
+def test_a_file_where_a_folder_should_be_is_drift(tmp_path):
+    (tmp_path / "shared").write_text("")
+    spec = wanted(tmp_path / "shared", "0750")
+    assert service_drift.path_drift(spec, service_drift.stat.S_ISDIR, "folder") == [
+        f"{tmp_path}/shared is not a folder"]
+
+
+def test_a_lost_drop_in_and_an_extra_instance_are_drift(tmp_path):
+    for instance, port in ((1, 8101), (3, 8103)):
+        folder = tmp_path / f"pakashop-api@{instance}.service.d"
+        folder.mkdir()
+        (folder / "port.conf").write_text(dropin_text("pakashop-api", instance, port))
+    assert service_drift.dropin_drift(str(tmp_path), "pakashop-api", 2, 8101) == [
+        "pakashop-api@2.service has no port drop-in for port 8102",
+        "pakashop-api@3.service has a drop-in but the catalog has 2 instances"]
+    assert service_drift.dropin_drift(str(tmp_path), "pakashop-api", 1, 8101)[1:] == []
+
+
+def release_tree(tmp_path, releases, current, outcome):
+    for release in releases:
+        (tmp_path / "opt/api/releases" / release).mkdir(parents=True)
+    (tmp_path / "opt/api/current").symlink_to(f"releases/{current}")
+    (tmp_path / "ledger").mkdir()
+    (tmp_path / "ledger/api.json").write_text(json.dumps(
+        {"service": "api", "entries": [{"release": current, "outcome": outcome}]}))
+    return {"root": str(tmp_path / "opt"), "ledger_dir": str(tmp_path / "ledger"), "service": "api"}
+
+
+def test_the_release_counts_only_when_current_and_active(tmp_path):
+    params = release_tree(tmp_path, ["r1", "r2"], "r1", "active")
+    assert service_drift.release_drift({**params, "release": "r1"}) == []
+    assert service_drift.release_drift({**params, "release": "r2"}) == ["current points at r1, not r2"]
+    assert service_drift.release_drift({**params, "release": "r3"}) == [
+        "release r3 of api is not on the host"]
+
+
+def test_a_release_whose_gates_did_not_pass_is_drift(tmp_path):
+    params = release_tree(tmp_path, ["r1"], "r1", "activating")
+    assert service_drift.release_drift({**params, "release": "r1"}) == [
+        "the ledger has release r1 as activating, not active (its gates did not pass)"]
+
+
+def test_a_user_with_another_shell_or_home_is_drift():
+    root = pwd.getpwnam("root")
+    assert service_drift.user_drift("root", root.pw_dir, root.pw_shell) == []
+    assert service_drift.user_drift("root", "/opt/pakashop/api", root.pw_shell) == [
+        f"user root's home is {root.pw_dir}, not /opt/pakashop/api"]
+    assert service_drift.user_drift("pakashop-no-such-user", "/", "/bin/sh") == [
+        "user pakashop-no-such-user does not exist"]
