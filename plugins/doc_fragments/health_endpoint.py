@@ -5,7 +5,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Where a service's instances answer their health check (module_utils/_health.py)."""
+    """Where the instances of a service answer their health check, and how a gate
+    waits for them (module_utils/_health.py)."""
 
     DOCUMENTATION = r"""
 options:
@@ -17,8 +18,46 @@ options:
     description: The health endpoint's path; it answers JSON with a C(version) key.
     type: str
     default: /healthz
+"""
+
+    # How a gate waits, and the journal it reads (service_health, rolling_restart).
+    GATES = r"""
+options:
   address:
     description: The address the health endpoints are asked on.
     type: str
     default: 127.0.0.1
+  timeout:
+    description: Seconds to keep probing before a gate counts as failed; V(0) probes once and reports.
+    type: int
+    default: 30
+  interval:
+    description: Seconds between two probes (a gate takes about O(settle) + O(interval) when all goes well).
+    type: float
+    default: 0.2
+  settle:
+    description: Seconds a healthy instance must stay up with the same PID and restart count.
+    type: float
+    default: 1.0
+  since:
+    description:
+      - Journal lines from this time on (any C(journalctl --since) form, for example C(@1795690455)).
+      - Default is when each instance last started.
+    type: str
+  journal_priority:
+    description: The least severe journal priority collected.
+    type: str
+    default: warning
+    choices: [emerg, alert, crit, err, warning, notice, info, debug]
+  journal_lines:
+    description: How many of the newest matching journal lines to return per instance (all are counted).
+    type: int
+    default: 10
+  warn_on_journal:
+    description:
+      - Warn, with the newest lines, when an instance has journal lines of O(journal_priority)
+        or worse since O(since). A service that logs errors but passes its gates is not failed;
+        the lines are shown for a person to judge.
+    type: bool
+    default: true
 """

@@ -18,12 +18,18 @@ UNIT_PROPERTIES = ("ActiveState", "SubState", "NRestarts", "MainPID", "ActiveEnt
 
 
 class Instance:
-    def __init__(self, module, index):
-        params = module.params
+    """Instance `index` of the service `target` names (service, port,
+    health_path, expected_version; the module's own options by default)."""
+
+    def __init__(self, module, index, target=None):
+        target = target or module.params
+        self.target = target
         self.module = module
         self.index = index
-        self.unit = f"pakashop-{params['service']}@{index}.service"
-        self.url = f"http://{params['address']}:{params['port'] + index - 1}{params['health_path']}"
+        self.service = target["service"]
+        self.expected = target["expected_version"]
+        self.unit = f"pakashop-{self.service}@{index}.service"
+        self.url = f"http://{module.params['address']}:{target['port'] + index - 1}{target['health_path']}"
         self.state = {}
         self.gate = "unit"
         self.healthy_since = None  # (monotonic time, pid, restarts) of the first good probe
@@ -84,7 +90,7 @@ class Instance:
             return "unit"
         if s["http_status"] != 200:
             return "health"
-        expected = self.module.params["expected_version"]
+        expected = self.expected
         if expected and s["version"] != expected:
             return "version"
         return None
@@ -112,7 +118,7 @@ class Instance:
 
     def verdict(self):
         s = self.state
-        expected = self.module.params["expected_version"]
+        expected = self.expected
         facts = (f"{s['active_state']}/{s['sub_state']}, "
                  + (f"HTTP {s['http_status']} in {s['latency_ms']:.0f} ms"
                     if s["http_status"] else "health not answering")
@@ -134,3 +140,62 @@ def _int(value):
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+# One service's health endpoints (doc fragment pakashop.infra.health_endpoint).
+ENDPOINT_ARGUMENT_SPEC = {
+    "service": {"type": "str", "required": True},
+    "port": {"type": "int", "required": True},
+    "health_path": {"type": "str", "default": "/healthz"},
+}
+
+# How a gate waits and reads the journal (pakashop.infra.health_endpoint.gates).
+GATE_ARGUMENT_SPEC = {
+    "address": {"type": "str", "default": "127.0.0.1"},
+    "timeout": {"type": "int", "default": 30},
+    "interval": {"type": "float", "default": 0.2},
+    "settle": {"type": "float", "default": 1.0},
+    "since": {"type": "str"},
+    "journal_priority": {"type": "str", "default": "warning",
+                         "choices": ["emerg", "alert", "crit", "err", "warning",
+                                     "notice", "info", "debug"]},
+    "journal_lines": {"type": "int", "default": 10},
+    "warn_on_journal": {"type": "bool", "default": True},
+}
+
+
+def wait_for_gates(instances, timeout, interval, settle):
+    """Probe until every instance passed its gates (and stayed so `settle`
+    seconds), waiting cannot help any more, or `timeout` ran out; then name
+    each instance's failed gate and read its journal. timeout 0: one probe."""
+    settle = settle if timeout else 0
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = [i for i in instances if not i.settled(settle) and not i.hopeless()]
+        for instance in pending:
+            instance.probe()
+        if all(i.settled(settle) or i.hopeless() for i in instances) \
+                or time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    for instance in instances:
+        if instance.hopeless() and instance.state.get("active_state") != "failed":
+            instance.gate = "restarting"  # crash-looping: whatever the last probe caught
+        elif not instance.gate and not instance.settled(settle):
+            instance.gate = "restarting"
+        instance.read_journal()
+
+
+def warn_on_journal(module, instances):
+    for i in instances:
+        if i.state.get("journal_count"):
+            module.warn(f"{i.unit}: {i.state['journal_count']} journal lines of priority "
+                        f"{module.params['journal_priority']} or worse since it started; newest: "
+                        + " | ".join(i.state["journal"][-3:]))
+
+
+def gate_result(instances):
+    """What service_health and rolling_restart return about the instances."""
+    return {"failed_gates": [{"unit": i.unit, "gate": i.gate} for i in instances if i.gate],
+            "verdicts": [i.verdict() for i in instances],
+            "instances": [{**i.state, "gate": i.gate} for i in instances]}

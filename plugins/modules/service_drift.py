@@ -48,6 +48,10 @@ options:
     description: How many instances the service runs; drop-ins beyond this count are drift.
     type: int
     default: 1
+  address:
+    description: The address the health endpoints are asked on.
+    type: str
+    default: 127.0.0.1
   user:
     description: The service's user, whose primary group has the same name.
     type: str
@@ -186,7 +190,7 @@ import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pakashop.infra.plugins.module_utils._health import Instance
+from ansible_collections.pakashop.infra.plugins.module_utils._health import ENDPOINT_ARGUMENT_SPEC, Instance
 from ansible_collections.pakashop.infra.plugins.module_utils._release import ACTIVE, ReleaseTree, outcome_of
 from ansible_collections.pakashop.infra.plugins.module_utils._units import dropin_text, existing_instances
 
@@ -288,12 +292,10 @@ def systemd_drift(module, units):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "service": {"type": "str", "required": True},
+            **ENDPOINT_ARGUMENT_SPEC,
             "release": {"type": "str", "required": True},
             "expected_version": {"type": "str", "required": True},
             "instances": {"type": "int", "default": 1},
-            "port": {"type": "int", "required": True},
-            "health_path": {"type": "str", "default": "/healthz"},
             "address": {"type": "str", "default": "127.0.0.1"},
             "user": {"type": "str", "required": True},
             "home": {"type": "path", "required": True},

@@ -25,6 +25,7 @@ author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - pakashop.infra.health_endpoint
+  - pakashop.infra.health_endpoint.gates
 attributes:
   check_mode:
     support: full
@@ -48,41 +49,8 @@ options:
   expected_version:
     description: The version (commit) every instance must report; any version when unset.
     type: str
-  timeout:
-    description: Seconds to keep retrying; V(0) probes once and reports.
-    type: int
-    default: 30
-  interval:
-    description: Seconds between two probes.
-    type: float
-    default: 0.5
-  settle:
-    description: Seconds a healthy instance must stay up with the same PID and restart count.
-    type: float
-    default: 1.0
-  since:
-    description:
-      - Journal lines from this time on (any C(journalctl --since) form, for example C(@1795690455)).
-      - Default is when each instance last started.
-    type: str
-  journal_priority:
-    description: The least severe journal priority collected.
-    type: str
-    default: warning
-    choices: [emerg, alert, crit, err, warning, notice, info, debug]
-  journal_lines:
-    description: How many of the newest matching journal lines to return per instance (all are counted).
-    type: int
-    default: 10
   fail_on_unhealthy:
     description: Fail the task when an instance does not pass; when false, only report.
-    type: bool
-    default: true
-  warn_on_journal:
-    description:
-      - Warn, with the newest lines, when an instance has journal lines of O(journal_priority)
-        or worse since O(since). A service that logs errors but passes its gates is not failed;
-        the lines are shown for a person to judge.
     type: bool
     default: true
 """
@@ -167,66 +135,32 @@ instances:
       elements: str
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pakashop.infra.plugins.module_utils._health import Instance
+from ansible_collections.pakashop.infra.plugins.module_utils._health import (
+    ENDPOINT_ARGUMENT_SPEC, GATE_ARGUMENT_SPEC, Instance, gate_result, wait_for_gates, warn_on_journal)
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            "service": {"type": "str", "required": True},
+            **ENDPOINT_ARGUMENT_SPEC,
+            **GATE_ARGUMENT_SPEC,
             "instances": {"type": "int", "default": 1},
             "instance": {"type": "int"},
-            "port": {"type": "int", "required": True},
-            "health_path": {"type": "str", "default": "/healthz"},
-            "address": {"type": "str", "default": "127.0.0.1"},
             "expected_version": {"type": "str"},
-            "timeout": {"type": "int", "default": 30},
-            "interval": {"type": "float", "default": 0.5},
-            "settle": {"type": "float", "default": 1.0},
-            "since": {"type": "str"},
-            "journal_priority": {"type": "str", "default": "warning",
-                                 "choices": ["emerg", "alert", "crit", "err", "warning",
-                                             "notice", "info", "debug"]},
-            "journal_lines": {"type": "int", "default": 10},
             "fail_on_unhealthy": {"type": "bool", "default": True},
-            "warn_on_journal": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
     params = module.params
     indexes = [params["instance"]] if params["instance"] else range(1, params["instances"] + 1)
     instances = [Instance(module, i) for i in indexes]
-    settle = params["settle"] if params["timeout"] else 0
-    deadline = time.monotonic() + params["timeout"]
-    while True:
-        pending = [i for i in instances if not i.settled(settle) and not i.hopeless()]
-        for instance in pending:
-            instance.probe()
-        if all(i.settled(settle) or i.hopeless() for i in instances) \
-                or time.monotonic() >= deadline:
-            break
-        time.sleep(params["interval"])
-    for instance in instances:
-        if instance.hopeless() and instance.state.get("active_state") != "failed":
-            instance.gate = "restarting"  # crash-looping: whatever the last probe caught
-        elif not instance.gate and not instance.settled(settle):
-            instance.gate = "restarting"
-        instance.read_journal()
-
+    wait_for_gates(instances, params["timeout"], params["interval"], params["settle"])
     if params["warn_on_journal"]:
-        for i in instances:
-            if i.state["journal_count"]:
-                module.warn(f"{i.unit}: {i.state['journal_count']} journal lines of priority "
-                            f"{params['journal_priority']} or worse since it started; newest: "
-                            + " | ".join(i.state["journal"][-3:]))
-    failed = [{"unit": i.unit, "gate": i.gate} for i in instances if i.gate]
-    result = {"changed": False, "healthy": not failed, "failed_gates": failed,
-              "verdicts": [i.verdict() for i in instances],
-              "instances": [{**i.state, "gate": i.gate} for i in instances]}
-    if failed and params["fail_on_unhealthy"]:
+        warn_on_journal(module, instances)
+    result = {"changed": False, **gate_result(instances)}
+    result["healthy"] = not result["failed_gates"]
+    if result["failed_gates"] and params["fail_on_unhealthy"]:
         module.fail_json(msg=f"{params['service']}: " + "; ".join(
             v for v in result["verdicts"] if "gate '" in v), **result)
     module.exit_json(**result)

@@ -1,0 +1,193 @@
+#!/usr/bin/python
+# Copyright: Pakashop Engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rolling_restart
+short_description: Restart the instances of services one at a time, each gated on its health
+version_added: 0.1.0
+description:
+  - Restarts (and enables) the instances C(pakashop-<service>@<i>.service) of each of
+    O(services) in waves; instance 1 of every service, then instance 2 of every service that
+    has one, and so on. A wave is gated as M(pakashop.infra.service_health) gates (unit active and running,
+    health answering 200 with the service's O(services[].expected_version), and still so O(settle)
+    seconds later with the same main PID) before the next one starts, so every other
+    instance of a service keeps serving while one restarts.
+  - With one service, the waves are its instances one at a time.
+  - Stops at the first wave in which an instance fails a gate and fails with the gate, the
+    verdict and the journal's newest lines; later waves are not touched and keep serving.
+  - With O(only_unhealthy=true) every instance is probed first and only those that do not pass
+    are restarted; the others already serve their O(services[].expected_version) and are left alone.
+  - Clears an instance's failed state before it restarts it, since systemd refuses to start
+    a unit that hit its start limit.
+  - In check mode, probes and says which instances it would restart.
+author: Pakashop Engineering (@pakashop)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - pakashop.infra.health_endpoint.gates
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+    details: O(ignore:restarted) says which instances were (or would be) restarted.
+  platform:
+    platforms: posix
+options:
+  services:
+    description: The services whose instances to restart.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      service:
+        description: The service's name; its units are C(pakashop-<service>@<i>.service).
+        type: str
+        required: true
+      instances:
+        description: How many instances the service runs (restarts 1..N).
+        type: int
+        default: 1
+      port:
+        description: The port of instance 1; instance I(i) listens on C(port) + I(i) - 1.
+        type: int
+        required: true
+      health_path:
+        description: The health endpoint's path; it answers JSON with a C(version) key.
+        type: str
+        default: /healthz
+      expected_version:
+        description: The version (commit) each instance must report after its restart.
+        type: str
+        required: true
+      only_unhealthy:
+        description: O(only_unhealthy) for this service alone.
+        type: bool
+  only_unhealthy:
+    description: Restart only the instances that do not pass the gates now.
+    type: bool
+    default: false
+seealso:
+  - module: pakashop.infra.service_health
+"""
+
+EXAMPLES = r"""
+- name: Restart the api's two instances in turn on the new commit
+  pakashop.infra.rolling_restart:
+    services:
+      - {service: api, instances: 2, port: 8101, expected_version: "{{ deploy_commit }}"}
+
+- name: Every service of the host back on its commit, instance 1 of each first, then instance 2
+  pakashop.infra.rolling_restart:
+    services:
+      - {service: gateway, port: 8080, expected_version: 3f4a2761c0ffee0ddba11c0de5ca1ab1e5eed5ed}
+      - {service: api, instances: 2, port: 8101, expected_version: 3f4a2761c0ffee0ddba11c0de5ca1ab1e5eed5ed}
+
+- name: Bring back only the instances that are not serving the commit
+  pakashop.infra.rolling_restart:
+    services:
+      - {service: api, instances: 2, port: 8101, expected_version: "{{ deploy_commit }}"}
+    only_unhealthy: true
+"""
+
+RETURN = r"""
+restarted:
+  description: The units restarted (or, in check mode, that would be), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [pakashop-gateway@1.service, pakashop-api@1.service, pakashop-api@2.service]
+verdicts:
+  description: One line per instance, after its restart or the first probe.
+  returned: always
+  type: list
+  elements: str
+failed_gates:
+  description: The instances that did not pass, each with its unit and the gate that failed.
+  returned: always
+  type: list
+  elements: dict
+instances:
+  description: Everything read per instance, as M(pakashop.infra.service_health) returns it.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pakashop.infra.plugins.module_utils._health import (
+    GATE_ARGUMENT_SPEC, Instance, gate_result, wait_for_gates, warn_on_journal)
+
+SERVICE_OPTIONS = {
+    "service": {"type": "str", "required": True},
+    "instances": {"type": "int", "default": 1},
+    "port": {"type": "int", "required": True},
+    "health_path": {"type": "str", "default": "/healthz"},
+    "expected_version": {"type": "str", "required": True},
+    "only_unhealthy": {"type": "bool"},
+}
+
+
+def restart(module, unit):
+    """Restart one instance, enabled, its failed state cleared first; systemctl's
+    error, or None."""
+    module.run_command(["systemctl", "reset-failed", unit])
+    for command in (["systemctl", "enable", "--quiet", unit], ["systemctl", "restart", unit]):
+        rc, _out, err = module.run_command(command)
+        if rc != 0:
+            return err.strip() or f"{' '.join(command)} exited {rc}"
+    return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            **GATE_ARGUMENT_SPEC,
+            "services": {"type": "list", "elements": "dict", "required": True, "options": SERVICE_OPTIONS},
+            "only_unhealthy": {"type": "bool", "default": False},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+
+    # waves[k]: instance k + 1 of every service that has one
+    waves = [[Instance(module, index, target) for target in params["services"] if target["instances"] >= index]
+             for index in range(1, max([t["instances"] for t in params["services"]] + [0]) + 1)]
+    everyone = [i for wave in waves for i in wave]
+
+    def only_unhealthy(instance):
+        own = instance.target["only_unhealthy"]
+        return params["only_unhealthy"] if own is None else own
+
+    wait_for_gates([i for i in everyone if only_unhealthy(i) or module.check_mode],
+                   0, params["interval"], params["settle"])
+    due = [i for i in everyone if i.gate or not only_unhealthy(i)]
+    if module.check_mode:
+        module.exit_json(changed=bool(due), restarted=[i.unit for i in due], **gate_result(everyone))
+
+    restarted, done = [], []
+    for wave in waves:
+        fresh = [Instance(module, i.index, target=i.target) if i in due else i for i in wave]
+        errors = {i.unit: restart(module, i.unit) for i in fresh if i not in wave}
+        restarted += list(errors)
+        wait_for_gates([i for i in fresh if i not in wave and not errors[i.unit]],
+                       params["timeout"], params["interval"], params["settle"])
+        for instance in (i for i in fresh if errors.get(i.unit)):
+            wait_for_gates([instance], 0, params["interval"], params["settle"])
+            instance.gate = instance.gate or "unit"
+        done += fresh
+        if params["warn_on_journal"]:
+            warn_on_journal(module, [i for i in fresh if i.unit in errors])
+        failed = [i for i in fresh if i.unit in errors and i.gate]
+        if failed:
+            result = gate_result(failed)
+            module.fail_json(msg="; ".join(result["verdicts"]) + "".join(
+                f" (systemctl: {errors[i.unit]})" for i in failed if errors[i.unit]),
+                changed=True, restarted=restarted, **result)
+    module.exit_json(changed=bool(restarted), restarted=restarted, **gate_result(done))
+
+
+if __name__ == "__main__":
+    main()
