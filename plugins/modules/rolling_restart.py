@@ -9,8 +9,8 @@ module: rolling_restart
 short_description: Restart the instances of services one at a time, each gated on its health
 version_added: 0.1.0
 description:
-  - Restarts (and enables) the instances C(pakashop-<service>@<i>.service) of each of
-    O(services) in waves; instance 1 of every service, then instance 2 of every service that
+  - Enables every instance C(pakashop-<service>@<i>.service) of each of O(services) that is
+    not enabled, and restarts them in waves; instance 1 of every service, then instance 2 of every service that
     has one, and so on. A wave is gated as M(pakashop.infra.service_health) gates (unit active and running,
     health answering 200 with the service's O(services[].expected_version), and still so O(settle)
     seconds later with the same main PID) before the next one starts, so every other
@@ -99,6 +99,11 @@ restarted:
   type: list
   elements: str
   sample: [pakashop-gateway@1.service, pakashop-api@1.service, pakashop-api@2.service]
+enabled:
+  description: The units that were not enabled and were enabled (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
 verdicts:
   description: One line per instance, after its restart or the first probe.
   returned: always
@@ -130,15 +135,15 @@ SERVICE_OPTIONS = {
 }
 
 
+def is_enabled(module, unit):
+    return module.run_command(["systemctl", "is-enabled", "--quiet", unit])[0] == 0
+
+
 def restart(module, unit):
-    """Restart one instance, enabled, its failed state cleared first; systemctl's
-    error, or None."""
+    """Restart one instance, its failed state cleared first; systemctl's error, or None."""
     module.run_command(["systemctl", "reset-failed", unit])
-    for command in (["systemctl", "enable", "--quiet", unit], ["systemctl", "restart", unit]):
-        rc, _out, err = module.run_command(command)
-        if rc != 0:
-            return err.strip() or f"{' '.join(command)} exited {rc}"
-    return None
+    rc, _out, err = module.run_command(["systemctl", "restart", unit])
+    return (err.strip() or f"systemctl restart exited {rc}") if rc else None
 
 
 def main():
@@ -164,8 +169,12 @@ def main():
     wait_for_gates([i for i in everyone if only_unhealthy(i) or module.check_mode],
                    0, params["interval"], params["settle"])
     due = [i for i in everyone if i.gate or not only_unhealthy(i)]
+    disabled = [i.unit for i in everyone if not is_enabled(module, i.unit)]
     if module.check_mode:
-        module.exit_json(changed=bool(due), restarted=[i.unit for i in due], **gate_result(everyone))
+        module.exit_json(changed=bool(due or disabled), restarted=[i.unit for i in due],
+                         enabled=disabled, **gate_result(everyone))
+    if disabled:
+        module.run_command(["systemctl", "enable", "--quiet", *disabled], check_rc=True)
 
     restarted, done = [], []
     for wave in waves:
@@ -185,8 +194,9 @@ def main():
             result = gate_result(failed)
             module.fail_json(msg="; ".join(result["verdicts"]) + "".join(
                 f" (systemctl: {errors[i.unit]})" for i in failed if errors[i.unit]),
-                changed=True, restarted=restarted, **result)
-    module.exit_json(changed=bool(restarted), restarted=restarted, **gate_result(done))
+                changed=True, restarted=restarted, enabled=disabled, **result)
+    module.exit_json(changed=bool(restarted or disabled), restarted=restarted, enabled=disabled,
+                     **gate_result(done))
 
 
 if __name__ == "__main__":

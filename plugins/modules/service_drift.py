@@ -176,6 +176,13 @@ converged:
   description: Whether nothing differs (O(ignore:drift) is empty).
   returned: always
   type: bool
+configured:
+  description:
+    - Whether the user, the folders, the files, the drop-ins and the units are as wanted, so that
+      only the release or the instances' health may differ. The service role then skips its
+      configuration tasks and only installs and activates the release.
+  returned: always
+  type: bool
 needs_daemon_reload:
   description:
     - Whether a unit file of an instance changed on disk since systemd loaded it, so that
@@ -314,23 +321,26 @@ def main():
     unit = f"pakashop-{params['service']}"
     indexes = range(1, params["instances"] + 1)
 
-    drift = user_drift(params["user"], params["home"], params["shell"])
+    # What the configuration tasks make: the user, folders, files, drop-ins, units.
+    config = user_drift(params["user"], params["home"], params["shell"])
     for wanted in params["directories"]:
-        drift += path_drift(wanted, stat.S_ISDIR, "folder")
+        config += path_drift(wanted, stat.S_ISDIR, "folder")
     for wanted in params["files"]:
-        drift += path_drift(wanted, stat.S_ISREG, "file", checksum=module.sha1)
-    drift += dropin_drift(params["unit_dir"], unit, params["instances"], params["port"])
-    drift += release_drift(params)
+        config += path_drift(wanted, stat.S_ISREG, "file", checksum=module.sha1)
+    config += dropin_drift(params["unit_dir"], unit, params["instances"], params["port"])
     found, reload_due = systemd_drift(module, [*params["enabled"], *(f"{unit}@{i}.service" for i in indexes)])
-    drift += found
-    # The health last: only what the files and systemd cannot tell.
+    config += found
+    # What the release and activation tasks make; the health last, for what
+    # the files and systemd cannot tell.
+    drift = config + release_drift(params)
     for index in indexes:
         instance = Instance(module, index)
         instance.probe()
         if instance.gate:
             drift.append(instance.verdict())
 
-    module.exit_json(changed=False, drift=drift, converged=not drift, needs_daemon_reload=reload_due)
+    module.exit_json(changed=False, drift=drift, converged=not drift, configured=not config,
+                     needs_daemon_reload=reload_due)
 
 
 if __name__ == "__main__":
