@@ -26,9 +26,8 @@ class Instance:
         self.target = target
         self.module = module
         self.index = index
-        self.service = target["service"]
         self.expected = target["expected_version"]
-        self.unit = f"pakashop-{self.service}@{index}.service"
+        self.unit = f"pakashop-{target['service']}@{index}.service"
         self.url = f"http://{module.params['address']}:{target['port'] + index - 1}{target['health_path']}"
         self.state = {}
         self.gate = "unit"
@@ -90,8 +89,7 @@ class Instance:
             return "unit"
         if s["http_status"] != 200:
             return "health"
-        expected = self.expected
-        if expected and s["version"] != expected:
+        if self.expected and s["version"] != self.expected:
             return "version"
         return None
 
@@ -118,7 +116,6 @@ class Instance:
 
     def verdict(self):
         s = self.state
-        expected = self.expected
         facts = (f"{s['active_state']}/{s['sub_state']}, "
                  + (f"HTTP {s['http_status']} in {s['latency_ms']:.0f} ms"
                     if s["http_status"] else "health not answering")
@@ -130,7 +127,7 @@ class Instance:
         why = {"unit": "the unit is not active/running",
                "restarting": "it restarted while being checked",
                "health": "the health endpoint does not answer 200",
-               "version": f"it reports {(s['version'] or '?')[:12]}, expected {(expected or '')[:12]}",
+               "version": f"it reports {(s['version'] or '?')[:12]}, expected {(self.expected or '')[:12]}",
                }[self.gate]
         return f"{self.unit}: gate '{self.gate}' failed - {why} ({facts})"
 

@@ -178,18 +178,20 @@ def main():
 
     restarted, done = [], []
     for wave in waves:
-        fresh = [Instance(module, i.index, target=i.target) if i in due else i for i in wave]
-        errors = {i.unit: restart(module, i.unit) for i in fresh if i not in wave}
-        restarted += list(errors)
-        wait_for_gates([i for i in fresh if i not in wave and not errors[i.unit]],
+        started = {i.unit: Instance(module, i.index, i.target) for i in wave if i in due}
+        done += [started.get(i.unit, i) for i in wave]
+        errors = {unit: restart(module, unit) for unit in started}
+        restarted += list(started)
+        # One that systemctl could not restart is probed once, not waited for.
+        wait_for_gates([i for u, i in started.items() if not errors[u]],
                        params["timeout"], params["interval"], params["settle"])
-        for instance in (i for i in fresh if errors.get(i.unit)):
-            wait_for_gates([instance], 0, params["interval"], params["settle"])
-            instance.gate = instance.gate or "unit"
-        done += fresh
+        wait_for_gates([i for u, i in started.items() if errors[u]], 0, params["interval"], params["settle"])
+        for unit, instance in started.items():
+            if errors[unit]:
+                instance.gate = instance.gate or "unit"
         if params["warn_on_journal"]:
-            warn_on_journal(module, [i for i in fresh if i.unit in errors])
-        failed = [i for i in fresh if i.unit in errors and i.gate]
+            warn_on_journal(module, started.values())
+        failed = [i for i in started.values() if i.gate]
         if failed:
             result = gate_result(failed)
             module.fail_json(msg="; ".join(result["verdicts"]) + "".join(

@@ -32,10 +32,6 @@ attributes:
   platform:
     platforms: posix
 options:
-  service:
-    description: The service's name; its units are C(pakashop-<service>@<i>.service).
-    type: str
-    required: true
   release:
     description: The release C(current) must point at, recorded C(active) in the ledger.
     type: str

@@ -35,10 +35,6 @@ attributes:
   platform:
     platforms: posix
 options:
-  service:
-    description: The service's name; its units are C(pakashop-<service>@<i>.service).
-    type: str
-    required: true
   instances:
     description: How many instances the service runs (checks 1..N).
     type: int

@@ -16,13 +16,14 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 WORK = STATE / "bench-work"
 LOG = STATE / "bench-last.log"
 
-# Each Ansible setting: (name, env when on, env when off). The collection's
-# defaults are in ansible.cfg; the environment overrides them for one run.
+# Each Ansible setting: (name, env when on, env when off, playbook arguments
+# when on). The collection's defaults are in ansible.cfg; the environment
+# overrides them for one run.
 SETTINGS = [
-    ("pipelining", {"ANSIBLE_PIPELINING": "True"}, {"ANSIBLE_PIPELINING": "False"}),
+    ("pipelining", {"ANSIBLE_PIPELINING": "True"}, {"ANSIBLE_PIPELINING": "False"}, ()),
     ("ControlPersist", {"ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=120s"},
-     {"ANSIBLE_SSH_ARGS": "-o ControlMaster=no"}),
-    ("forks 10 vs 1", {"ANSIBLE_FORKS": "10"}, {"ANSIBLE_FORKS": "1"}),
+     {"ANSIBLE_SSH_ARGS": "-o ControlMaster=no"}, ()),
+    ("forks 10 vs 1", {"ANSIBLE_FORKS": "10"}, {"ANSIBLE_FORKS": "1"}, ()),
 ]
 # No strategy row: the plays with run_once tasks pin a lockstep strategy
 # (ANSIBLE_STRATEGY=free deadlocked a deploy on its own lock, RESULTS.md).
@@ -84,8 +85,7 @@ def mitogen_setting():
 
 def settings():
     results = {}
-    for name, on, off, *on_args in SETTINGS + mitogen_setting():
-        on_args = on_args[0] if on_args else ()
+    for name, on, off, on_args in SETTINGS + mitogen_setting():
         results[name] = {"on": median_of(RUNS, lambda on=on, a=on_args: changed_deploy(*a, env=on)),
                          "off": median_of(RUNS, lambda off=off: changed_deploy(env=off))}
     results["fact gathering (cost of one setup run on staging)"] = {

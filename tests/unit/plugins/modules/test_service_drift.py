@@ -2,6 +2,7 @@
 what it calls drift and what it does not. (systemd and the health endpoints
 are checked on the lab's hosts by the integration tests.)"""
 
+import grp
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ from ansible_collections.pakashop.infra.plugins.modules import service_drift
 
 SHA1_OF_HELLO = "f572d396fae9206628714fb2ce00f72e94f2258f"  # "hello\n"
 ME = pwd.getpwuid(os.getuid()).pw_name
+MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
 def sha1(path):
@@ -19,7 +21,7 @@ def sha1(path):
 
 
 def wanted(path, mode, **more):
-    return {"path": str(path), "owner": ME, "group": ME if ME != "root" else "root", "mode": mode, **more}
+    return {"path": str(path), "owner": ME, "group": MY_GROUP, "mode": mode, **more}
 
 
 def test_a_file_as_wanted_is_no_drift(tmp_path):
