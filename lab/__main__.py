@@ -127,6 +127,7 @@ def up():
     endpoint = Endpoint(STATE, config["ec2"])
     endpoint.start()
     endpoint.register(wanted, config["network"]["subnet"])
+    endpoint.ensure_lock_table()
     backend.ensure_origin(STATE, CHECKOUT / "examples/backend")
 
     def ready(host):

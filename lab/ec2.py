@@ -14,6 +14,7 @@ import boto3
 from lab.util import log, wait_until
 
 CREDENTIALS = {"aws_access_key_id": "lab", "aws_secret_access_key": "lab"}
+LOCK_TABLE = "pakashop-deploy-locks"
 
 
 class Endpoint:
@@ -62,6 +63,14 @@ class Endpoint:
             os.kill(pid, signal.SIGTERM)
             wait_until(lambda: self.pid() is None, 10, 0.1)
         self.pid_file.unlink(missing_ok=True)
+
+    def ensure_lock_table(self, table=LOCK_TABLE):
+        """The deploy lock's table (inventories/lab/group_vars/all/lab.yml names it)."""
+        dynamodb = boto3.client("dynamodb", endpoint_url=self.url, region_name=self.region, **CREDENTIALS)
+        if table not in dynamodb.list_tables()["TableNames"]:
+            dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                                  KeySchema=[{"AttributeName": "lock_id", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "lock_id", "AttributeType": "S"}])
 
     def register(self, hosts, subnet):
         """One running instance per host (idempotent: matched on the Name tag)."""

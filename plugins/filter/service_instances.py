@@ -52,16 +52,14 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instances
 
 
 def service_instances(catalog, services):
     if not isinstance(catalog, dict):
         raise AnsibleFilterError("service_instances expects the service catalog (a mapping)")
-    return [{"service": name, "unit": f"pakashop-{name}@{i}",
-             "port": int(catalog[name]["port"]) + i - 1,
-             "health_path": catalog[name].get("health_path", "/healthz")}
-            for name in services if name in catalog
-            for i in range(1, int(catalog[name].get("instances", 1)) + 1)]
+    return [{k: i[k] for k in ("service", "unit", "port", "health_path")}
+            for name in services if name in catalog for i in instances(catalog, name)]
 
 
 class FilterModule:

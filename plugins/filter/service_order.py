@@ -33,30 +33,16 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import CatalogError, order
 
 
 def service_order(catalog):
     if not isinstance(catalog, dict):
         raise AnsibleFilterError("service_order expects the service catalog (a mapping)")
-    order, visiting, done = [], set(), set()
-
-    def visit(name, path):
-        if name in done:
-            return
-        if name in visiting:
-            raise AnsibleFilterError(f"the catalog's `after` lists form a cycle: {' -> '.join(path + [name])}")
-        visiting.add(name)
-        for dep in (catalog[name] or {}).get("after", []):
-            if dep not in catalog:
-                raise AnsibleFilterError(f"service {name!r} is ordered after {dep!r}, which is not in the catalog")
-            visit(dep, path + [name])
-        visiting.discard(name)
-        done.add(name)
-        order.append(name)
-
-    for name in catalog:
-        visit(name, [])
-    return order
+    try:
+        return order(catalog)
+    except CatalogError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
 class FilterModule:

@@ -80,9 +80,13 @@ class GitCache:
         return rc, out.strip(), err.strip()
 
     def _words(self, text):
-        """git's last meaningful line, with the remote's credentials taken out."""
-        lines = [line for line in text.strip().splitlines() if line.strip()]
-        return (lines[-1] if lines else "no output").replace(self.url, redact(self.url))
+        """What git said, as one clause: its first fatal/error line (the most
+        specific; hints and advice after it are left out), else its lines
+        joined, with the remote's credentials taken out."""
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        errors = [re.sub(r"^(fatal|error): ", "", line) for line in lines if re.match(r"(fatal|error): ", line)]
+        said = (errors[0] if errors else " ".join(lines) or "no output").rstrip(".")
+        return f"git says '{said}'".replace(self.url, redact(self.url))
 
     @contextlib.contextmanager
     def locked(self):
@@ -113,7 +117,8 @@ class GitCache:
                                 "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
                                 check=False)
         if rc != 0:
-            raise GitError(f"cannot fetch {redact(self.url)}: {self._words(err or out)}")
+            raise GitError(f"cannot fetch {redact(self.url)} ({self._words(err or out)}): check "
+                           f"pakashop_repo_url and that this controller can reach it with its key or token")
 
     def commit_of(self, ref):
         """The full sha a branch, tag, sha or expression names, or None."""

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 import testinfra
 
@@ -81,16 +82,32 @@ class Lab:
             capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
         return Run(result.returncode, result.stdout + result.stderr)
 
-    def while_locked(self, playbook, first, second, lock="/var/lib/pakashop/deploy.lock"):
+    def lock(self, environment="staging"):
+        """The environment's deploy lock in the lab's DynamoDB table, or None."""
+        dynamodb = boto3.client("dynamodb", endpoint_url=os.environ["PAKASHOP_LAB_EC2_URL"],
+                                region_name="eu-west-1", aws_access_key_id="lab", aws_secret_access_key="lab")
+        item = dynamodb.get_item(TableName="pakashop-deploy-locks", Key={"lock_id": {"S": environment}},
+                                 ConsistentRead=True).get("Item")
+        return {k: next(iter(v.values())) for k, v in item.items()} if item else None
+
+    def wait_for_lock(self, environment, present, seconds):
+        """True once the lock is there (present) or gone (not present) within `seconds`."""
+        deadline = time.monotonic() + seconds
+        while (self.lock(environment) is not None) != present:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True
+
+    def while_locked(self, playbook, first, second):
         """Runs playbook with the args `first`; once it holds the staging deploy
         lock, runs it again with `second`. Returns (first run, second run)."""
-        lock_host = self.host(sorted(self.names("staging"))[0])
         runs = []
         thread = threading.Thread(target=lambda: runs.append(self.playbook(playbook, *first)))
         thread.start()
         deadline = time.monotonic() + 300
-        while not lock_host.file(lock).exists and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.5)
+        while self.lock("staging") is None and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
         later = self.playbook(playbook, *second)
         thread.join()
         return runs[0], later

@@ -12,9 +12,6 @@ import subprocess
 
 import pytest
 
-LOCK = "/var/lib/pakashop/deploy.lock"
-
-
 def releases(lab):
     """Where every service's `current` points, on every host."""
     return {name: lab.host(name).run("readlink -e /opt/pakashop/*/current").stdout
@@ -54,18 +51,20 @@ def test_deploy_refuses_before_any_change(lab, feature, limit, refusal):
 
 
 def test_a_second_deploy_of_an_environment_waits_then_names_the_holder(lab):
-    """Two real deploys of staging at once: the second gives up after its
-    bounded wait, naming the first; the first finishes and releases the lock."""
-    lock_host = lab.host(sorted(lab.names("staging"))[0])
+    """Two real deploys of staging at once: the second tries again every second
+    for its bounded wait, then gives up naming the first; the first finishes
+    and releases the lock."""
     commit = lab.commit("main", {"docs/release.md": "release 2\n"}, "Release 2")
     first, second = lab.while_locked("deploy.yml", ["-l", "staging"],
-                                     ["-l", "staging", "-e", "deploy_lock_timeout=3"])
+                                     ["-l", "staging", "-e", "deploy_lock_timeout=4",
+                                      "-e", "deploy_lock_retry_delay=1"])
     assert second.rc != 0
-    assert f"staging is locked by another run (deploy of staging at {commit[:12]} by" in second.output
-    assert "run again with -e deploy_lock_break=true" in second.output
+    assert f"staging is locked by another run, deploy of staging at {commit[:12]} by" in second.said
+    assert "and stayed locked for 4 s" in second.said
+    assert "run again with -e deploy_lock_break=true" in second.said
     assert second.changed == 0
     assert first.rc == 0, first.output[-3000:]
-    assert not lock_host.file(LOCK).exists
+    assert lab.lock("staging") is None
     summary = first.output
     assert f"staging: commit {commit[:12]} (main), release " in summary
     for name in lab.names("staging"):

@@ -81,43 +81,45 @@ def test_errors_in_the_log_are_shown_but_do_not_fail_the_deploy(staging, restore
 def test_a_deploy_killed_during_activation_converges_when_run_again(staging):
     lab = staging
     host = lab.names("staging")[0]
-    # On the host: sample `current` every 20 ms; any moment it is missing or
-    # points at an unfinished release is written to the watch file.
-    watch = ("for i in $(seq 1 1500); do t=$(readlink /opt/pakashop/api/current) || echo missing; "
+    # On the host: sample `current` every 20 ms until told to stop; any moment
+    # it is missing or points at an unfinished release is written to the watch
+    # file, between a first and a last line that prove the watch covered the kills.
+    watch = ("rm -f /tmp/current-watch-stop; echo watching > /tmp/current-watch; "
+             "while [ ! -e /tmp/current-watch-stop ]; do t=$(readlink /opt/pakashop/api/current) || echo missing; "
              "[ -e /opt/pakashop/api/$t/.unfinished ] && echo unfinished $t; sleep 0.02; done "
-             "> /tmp/current-watch 2>&1 &")
-    lab.host(host).run(f"bash -c '{watch}'")
+             ">> /tmp/current-watch 2>&1; echo stopped >> /tmp/current-watch")
+    lab.host(host).run(f"nohup bash -c '{watch}' >/dev/null 2>&1 &")
     for attempt in range(3):
         lab.commit("main", {"api/main.py": GOOD_API + f"# change {attempt} {time.time()}\n"},
                    f"api change {attempt}")
-        # The run killed before this one left its lock behind.
-        breaks = ["-e", "deploy_lock_break=true"] if attempt else []
         proc = subprocess.Popen(
-            [BIN / "ansible-playbook", "playbooks/deploy.yml", "-l", "staging", "-e", "services=api", *breaks],
+            [BIN / "ansible-playbook", "playbooks/deploy.yml", "-l", "staging", "-e", "services=api"],
             cwd=CHECKOUT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True, env=os.environ)
+        killed = False
         for line in proc.stdout:
             if "Point current at the release" in line:
                 time.sleep(random.uniform(0.0, 2.0))
                 os.killpg(proc.pid, signal.SIGKILL)
+                killed = True
                 break
         proc.wait()
         proc.stdout.close()
+        assert killed, f"attempt {attempt}: the deploy ended before it reached the activation"
+        # The SIGKILLed run cannot release its lock; its keeper does, at once.
+        assert lab.wait_for_lock("staging", present=False, seconds=5), lab.lock("staging")
     new = lab.head("main")
 
-    # A SIGKILLed run cannot release its lock: the rerun breaks it, as the
-    # refusal a plain rerun prints says to.
-    refused = lab.playbook("deploy.yml", "-l", "staging", "-e", "services=api",
-                           "-e", "deploy_lock_timeout=1")
-    assert refused.rc != 0 and "run again with -e deploy_lock_break=true" in refused.said
-    again = lab.playbook("deploy.yml", "-l", "staging", "-e", "services=api",
-                         "-e", "deploy_lock_break=true")
+    again = lab.playbook("deploy.yml", "-l", "staging", "-e", "services=api")
 
     assert again.rc == 0, again.output[-3000:]
     assert all(v == [new, new] for v in lab.serving("api").values())
+    lab.host(host).run("touch /tmp/current-watch-stop")
     time.sleep(1)
-    violations = lab.host(host).run("cat /tmp/current-watch").stdout.strip()
-    assert violations == "", violations
+    watched = lab.host(host).file("/tmp/current-watch").content_string.split("\n")
+    assert watched[0] == "watching" and watched[-2:] == ["stopped", ""], "the watch did not run the whole time"
+    violations = [line for line in watched[1:-2] if line]
+    assert violations == [], violations
 
 
 def test_scaling_instances_starts_and_stops_exactly_the_extra_ones(staging, tmp_path):

@@ -18,5 +18,5 @@ def test_cycle_is_named():
 
 
 def test_unknown_dependency_is_named():
-    with pytest.raises(AnsibleFilterError, match="'gateway' is ordered after 'ap'"):
+    with pytest.raises(AnsibleFilterError, match=r"pakashop_service_catalog.gateway.after names 'ap', which is not in the catalog"):
         service_order({"gateway": {"after": ["ap"]}})

@@ -1,0 +1,119 @@
+# Copyright: Pakashop Engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pakashop.infra.deploy_lock: take, release or break an environment's deploy
+lock on the controller (plugins/plugin_utils/_lock.py)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import time
+import uuid
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.pakashop.infra.plugins.plugin_utils._lock import (
+    DynamoDBLock, LockError, process_start, start_keeper)
+
+STORE_SPEC = {
+    "table": {"type": "str", "required": True},
+    "region": {"type": "str"},
+    "endpoint_url": {"type": "str"},
+    "profile": {"type": "str"},
+    "access_key": {"type": "str", "no_log": True},
+    "secret_key": {"type": "str", "no_log": True},
+    "session_token": {"type": "str", "no_log": True},
+}
+ARGUMENT_SPEC = {
+    "name": {"type": "str", "required": True},
+    "state": {"type": "str", "choices": ["acquired", "released", "broken"], "default": "acquired"},
+    "store": {"type": "dict", "required": True, "options": STORE_SPEC},
+    "what": {"type": "str"},
+    "run_id": {"type": "str"},
+    "timeout": {"type": "int", "default": 600},
+    "retry_delay": {"type": "int", "default": 5},
+    "lease": {"type": "int", "default": 60},
+}
+REQUIRED_IF = [("state", "released", ("run_id",))]
+
+
+def _age(seconds):
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
+
+
+def describe(lock, now):
+    left = lock["expires_at"] - now
+    return (f"{lock['holder']} (run {lock['run_id']}); its lease "
+            + (f"runs out in {_age(left)}" if left > 0 else f"ran out {_age(-left)} ago"))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)
+        try:
+            lock = DynamoDBLock(args["store"], args["name"])
+            handler = {"acquired": self._acquire, "released": self._release, "broken": self._break}
+            return {**result, **handler[args["state"]](lock, args)}
+        except LockError as exc:
+            return {**result, "failed": True, "reason": "store",
+                    "msg": f"The deploy lock of {args['name']} cannot be used: {exc}."}
+
+    def _acquire(self, lock, args):
+        name = args["name"]
+        run_id = args["run_id"] or uuid.uuid4().hex[:12]
+        holder = (f"{args['what'] or 'run of ' + name} by {getpass.getuser()}@{socket.gethostname()} "
+                  f"since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
+        if self._task.check_mode:
+            seen = lock.read()
+            now = int(time.time())
+            free = not seen or seen["expires_at"] <= now
+            return {"changed": False, "acquired": False, "run_id": run_id, "lock": seen,
+                    "msg": f"{name} is {'free' if free else 'locked by ' + describe(seen, now)} (check mode: not taken)"}
+        deadline = time.monotonic() + args["timeout"]
+        while True:
+            held, current, taken_over = lock.acquire(run_id, holder, args["lease"])
+            if held:
+                break
+            if time.monotonic() + args["retry_delay"] > deadline:
+                now = int(time.time())
+                return {"failed": True, "reason": "held", "lock": current,
+                        "msg": (f"{name} is locked by another run, {describe(current, now)}, and stayed locked "
+                                f"for {args['timeout']} s: let that run finish; if it is dead, its lock goes "
+                                f"when its lease runs out, or run again with -e deploy_lock_break=true.")}
+            time.sleep(args["retry_delay"])
+        # The keeper watches this ansible-playbook (the parent of this worker).
+        ppid = os.getppid()
+        keeper = start_keeper({"store": args["store"], "name": name, "run_id": run_id, "lease": args["lease"],
+                               "pid": ppid, "pid_start": process_start(ppid)})
+        result = {"changed": False, "acquired": True, "run_id": run_id, "holder": holder, "keeper_pid": keeper,
+                  "lock": current, "msg": f"{name} locked for this run ({holder}, run {run_id})"}
+        if taken_over:
+            warning = (f"took over the deploy lock of {name} from a run whose lease ran out: "
+                       f"{describe(taken_over, int(time.time()))}; that run died or lost its controller, "
+                       f"so check what it left (playbooks/status.yml)")
+            result["taken_over"] = taken_over
+            result["warnings"] = [warning]
+        return result
+
+    def _release(self, lock, args):
+        if self._task.check_mode:
+            return {"changed": False, "released": False, "msg": "check mode: the lock is left as it is"}
+        released = lock.release(args["run_id"])
+        result = {"changed": False, "released": released,
+                  "msg": f"{args['name']} unlocked" if released else f"{args['name']} was not locked by this run"}
+        if not released:
+            result["warnings"] = [f"the deploy lock of {args['name']} was no longer this run's "
+                                  f"(run {args['run_id']}) when it ended: it was broken or its lease ran out"]
+        return result
+
+    def _break(self, lock, args):
+        if self._task.check_mode:
+            seen = lock.read()
+            return {"changed": bool(seen), "lock": seen, "msg": "check mode: the lock is left as it is"}
+        seen = lock.break_lock()
+        return {"changed": bool(seen), "lock": seen,
+                "msg": f"broke the deploy lock of {args['name']}" + (f", held by {seen['holder']}" if seen else ": it was free")}

@@ -1,0 +1,78 @@
+# Copyright: Pakashop Engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The service catalog (C(pakashop_service_catalog)) as the collection reads it:
+each entry with its defaults applied, its instances with their ports and unit
+names, and the order of the services by C(after).
+
+The one place for those rules. Private to the collection.
+"""
+
+from __future__ import annotations
+
+# Every key a catalog entry may have, with the default of the optional ones
+# (roles/service/meta/argument_specs.yml documents them).
+REQUIRED_KEYS = ("port", "exec_start", "source_path")
+DEFAULTS = {
+    "instances": 1,
+    "health_path": "/healthz",
+    "build_command": None,
+    "install_command": None,
+    "env": {},
+    "secrets": {},
+    "after": [],
+    "upstreams": [],
+    "limits": {},
+    "hardening": {},
+}
+KEYS = REQUIRED_KEYS + tuple(DEFAULTS)
+
+
+def unit_name(service):
+    """The name shared by a service's template unit, target and user."""
+    return f"pakashop-{service}"
+
+
+def entry(catalog, service):
+    """The catalog entry of `service` with every default applied."""
+    given = catalog[service] or {}
+    return {**{k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in DEFAULTS.items()},
+            **{k: v for k, v in given.items() if v is not None}}
+
+
+def instances(catalog, service):
+    """[{index, port, unit}] of the service's template-unit instances:
+    instance i listens on port + i - 1."""
+    spec = entry(catalog, service)
+    return [{"service": service, "index": i, "port": int(spec["port"]) + i - 1,
+             "unit": f"{unit_name(service)}@{i}", "health_path": spec["health_path"]}
+            for i in range(1, int(spec["instances"]) + 1)]
+
+
+class CatalogError(ValueError):
+    pass
+
+
+def order(catalog):
+    """The services, each after the services its `after` names (ties kept in
+    catalog order). Raises CatalogError on an unknown name or a cycle."""
+    result, visiting, done = [], set(), set()
+
+    def visit(name, path):
+        if name in done:
+            return
+        if name in visiting:
+            raise CatalogError(f"the catalog's `after` lists form a cycle: {' -> '.join(path + [name])}; "
+                               "remove one of these `after` entries")
+        visiting.add(name)
+        for dep in (catalog[name] or {}).get("after") or []:
+            if dep not in catalog:
+                raise CatalogError(f"pakashop_service_catalog.{name}.after names {dep!r}, which is not in "
+                                   "the catalog; name a service of the catalog or remove it")
+            visit(dep, path + [name])
+        visiting.discard(name)
+        done.add(name)
+        result.append(name)
+
+    for name in catalog:
+        visit(name, [])
+    return result
