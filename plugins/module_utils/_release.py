@@ -222,16 +222,93 @@ def _entry_fields(meta):
 
 
 def _safe_extract(tar, target):
-    """Extract refusing absolute paths, `..` and links that leave the release."""
+    """Extract the archive into `target` after refusing every entry that could leave it.
+
+    Refused: absolute names, `..` in a name, device files and FIFOs, a link whose
+    target resolves outside (symbolic links followed, the archive's own included),
+    and an entry written through a symbolic link of the archive or at its place.
+    Nothing is written when an entry is refused. tarfile's `data` filter, where this
+    Python has it, checks again; elsewhere setuid, setgid, sticky and group/other
+    write bits are stripped and ownership is not copied, as that filter does.
+    """
     root = os.path.realpath(target)
-    for member in tar.getmembers():
-        dest = os.path.realpath(os.path.join(root, member.name))
-        if not (dest == root or dest.startswith(root + os.sep)):
-            raise ValueError(f"the artifact's entry {member.name!r} points outside the release")
-        if member.issym() or member.islnk():
-            link = os.path.realpath(os.path.join(os.path.dirname(dest), member.linkname))
-            if not link.startswith(root + os.sep):
-                raise ValueError(f"the artifact's link {member.name!r} points outside the release")
-        if member.isdev():
-            raise ValueError(f"the artifact's entry {member.name!r} is a device file")
-    tar.extractall(root)  # nosec: every member was checked above
+    members = tar.getmembers()
+    links = {}
+    for member in members:
+        if member.issym():
+            links.setdefault(_key(member.name), member)
+    for member in members:
+        problem = _refusal(member, root, links)
+        if problem:
+            raise ValueError(f"the artifact's entry {member.name!r} {problem}")
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(root, filter="data")
+        return
+    for member in members:
+        member.mode &= 0o755
+        member.uid, member.gid = os.geteuid(), os.getegid()
+    tar.extractall(root, numeric_owner=True)  # nosec: every member was checked above
+
+
+def _key(name):
+    """An entry's name as a path in the release: no empty or `.` parts."""
+    return "/".join(part for part in name.split("/") if part not in ("", "."))
+
+
+def _refusal(member, root, links):
+    """Why `member` may not be extracted into `root`, or None."""
+    name = member.name
+    if name.startswith("/"):
+        return "is an absolute path, outside the release"
+    if ".." in name.split("/"):
+        return "has '..' in its path, which can lead outside the release"
+    if member.isdev():  # character or block device, or FIFO
+        return f"is {'a FIFO' if member.isfifo() else 'a device file'}, which a release may not hold"
+    parts = _key(name).split("/")
+    for depth in range(1, len(parts) + 1):
+        link = links.get("/".join(parts[:depth]))
+        if link is None or link is member:
+            continue
+        if depth < len(parts):
+            return f"is written through the symbolic link {link.name!r}"
+        return f"has the name of another entry, the symbolic link to {link.linkname!r}"
+    if not _inside(root, _key(name)):
+        return f"lands outside the release, through a link already in {root}"
+    if member.issym() or member.islnk():
+        # tarfile resolves a symbolic link from its folder, a hard link from the root.
+        start = os.path.dirname(_key(name)) if member.issym() else ""
+        resolved = _resolve(f"{start}/{member.linkname}", links)
+        if member.linkname.startswith("/") or resolved is None or not _inside(root, resolved):
+            kind = "symbolic" if member.issym() else "hard"
+            return f"is a {kind} link to {member.linkname!r}, outside the release"
+    return None
+
+
+def _resolve(path, links):
+    """`path` in the release with the archive's symbolic links followed, or None if
+    it leaves the release (or goes round in a loop)."""
+    done, todo, hops = [], path.split("/"), 0
+    while todo:
+        part = todo.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not done:
+                return None
+            done.pop()
+            continue
+        done.append(part)
+        link = links.get("/".join(done))
+        if link is not None:
+            hops += 1
+            if hops > 40 or link.linkname.startswith("/"):
+                return None
+            done.pop()
+            todo = link.linkname.split("/") + todo
+    return "/".join(done)
+
+
+def _inside(root, path):
+    """Whether `path` in the release stays in it on disk (links already there followed)."""
+    real = os.path.realpath(os.path.join(root, path))
+    return real == root or real.startswith(root + os.sep)

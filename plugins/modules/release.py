@@ -55,7 +55,12 @@ options:
     description: With O(state=rolled_back), the release to go back to.
     type: str
   src:
-    description: With O(state=prepared), the artifact (a tar or tar.gz on the host) to unpack.
+    description:
+      - With O(state=prepared), the artifact (a tar or tar.gz on the host) to unpack.
+      - An artifact with an entry that could leave the release (an absolute name, C(..), a link
+        whose target is outside it, an entry written through one of its own links, a device file
+        or FIFO) is refused before anything is unpacked. Setuid, setgid and group or other write
+        bits are dropped, and the files belong to the user that unpacks them.
     type: path
   commit:
     description: The commit the release is built from; written to C(REVISION) in the release.
