@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
   action:
+    description: Runs on the controller as an action plugin, whatever the task's host.
     support: full
   check_mode:
     support: full

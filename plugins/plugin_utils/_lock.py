@@ -28,7 +28,12 @@ try:
     HAS_BOTO3 = True
 except ImportError:
     HAS_BOTO3 = False
-    BotoCoreError = ClientError = Exception
+
+    class BotoCoreError(Exception):
+        pass
+
+    class ClientError(Exception):
+        pass
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 

@@ -73,6 +73,15 @@ def _int(value):
     return None
 
 
+def _kind(value):
+    """What a person calls the value's type (Ansible's tagged types have other names)."""
+    for kind, name in ((bool, "boolean"), (dict, "mapping"), (list, "list"), (str, "string"),
+                       (int, "number"), (float, "number")):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else type(value).__name__
+
+
 def _scalar(value):
     return isinstance(value, (str, int, float, bool))
 
@@ -244,7 +253,7 @@ def check_services(requested, catalog, environment, environment_hosts):
 def check_catalog(catalog, environment, environment_hosts):
     """Problems of the catalog for the environment's hosts {host: {services}}."""
     if not isinstance(catalog, dict) or not catalog:
-        return [f"{CATALOG} is {type(catalog).__name__ if catalog else 'empty'}: define it as a mapping of "
+        return [f"{CATALOG} is {_kind(catalog) if catalog else 'empty'}: define it as a mapping of "
                 f"service name to its entry (see inventories/group_vars/all/services.yml)."]
     problems = []
     for name, given in catalog.items():
@@ -264,7 +273,7 @@ def _check_entry(catalog, name, given, environment, environment_hosts):
                 f"'-', starts with a letter and has at most {SERVICE_NAME_MAX} characters (it names the "
                 f"service's unit and user), for example 'api' or 'email-sender'."]
     if not isinstance(given, dict):
-        return [f"{where} is {type(given).__name__}, not a mapping: give the service's port, exec_start and "
+        return [f"{where} is {_kind(given)}, not a mapping: give the service's port, exec_start and "
                 f"source_path (see roles/service/meta/argument_specs.yml)."]
     problems = [f"{where} has no {key}: every service needs port, exec_start and source_path."
                 for key in REQUIRED_KEYS if given.get(key) is None]
@@ -320,7 +329,7 @@ def _check_env(where, spec):
     for key in ("env", "secrets"):
         values = spec[key]
         if not isinstance(values, dict):
-            problems.append(f"{where}.{key} is {type(values).__name__}: give a mapping of variable names to values.")
+            problems.append(f"{where}.{key} is {_kind(values)}: give a mapping of variable names to values.")
             continue
         for var, value in values.items():
             name = f"{where}.{key}.{var}"
@@ -331,7 +340,7 @@ def _check_env(where, spec):
                 problems.append(f"{name} is set by the collection itself: rename it.")
             # The value is never quoted: it may be a secret.
             if not _scalar(value):
-                problems.append(f"{name} is a {type(value).__name__}: give a string (quote a JSON value in YAML).")
+                problems.append(f"{name} is a {_kind(value)}: give a string (quote a JSON value in YAML).")
             elif isinstance(value, str) and "\x00" in value:
                 problems.append(f"{name} holds a NUL character, which no process environment can carry: "
                                 f"remove it (encode binary values, for example in base64).")
@@ -354,7 +363,7 @@ def _check_names(catalog, where, name, key, names):
 def _check_directives(where, spec, key, known, what):
     values = spec[key]
     if not isinstance(values, dict):
-        return [f"{where}.{key} is {type(values).__name__}: give a mapping of {what} to values."]
+        return [f"{where}.{key} is {_kind(values)}: give a mapping of {what} to values."]
     problems = []
     for directive, value in values.items():
         if directive not in known:

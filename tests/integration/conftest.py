@@ -31,6 +31,7 @@ from lab.__main__ import lab_hosts, load_config  # noqa: E402
 from lab.backend import GIT_IDENTITY  # noqa: E402
 
 BIN = Path(sys.executable).parent
+LOCK_TABLE = "pakashop-deploy-locks"
 STATE = Path(os.environ["LAB_STATE"])
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
@@ -82,13 +83,22 @@ class Lab:
             capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
         return Run(result.returncode, result.stdout + result.stderr)
 
+    @staticmethod
+    def dynamodb():
+        return boto3.client("dynamodb", endpoint_url=os.environ["PAKASHOP_LAB_EC2_URL"], region_name="eu-west-1",
+                            aws_access_key_id="lab", aws_secret_access_key="lab")
+
     def lock(self, environment="staging"):
         """The environment's deploy lock in the lab's DynamoDB table, or None."""
-        dynamodb = boto3.client("dynamodb", endpoint_url=os.environ["PAKASHOP_LAB_EC2_URL"],
-                                region_name="eu-west-1", aws_access_key_id="lab", aws_secret_access_key="lab")
-        item = dynamodb.get_item(TableName="pakashop-deploy-locks", Key={"lock_id": {"S": environment}},
-                                 ConsistentRead=True).get("Item")
+        item = self.dynamodb().get_item(TableName=LOCK_TABLE, Key={"lock_id": {"S": environment}},
+                                        ConsistentRead=True).get("Item")
         return {k: next(iter(v.values())) for k, v in item.items()} if item else None
+
+    def leave_lock(self, environment, holder, run_id, expires_at):
+        """A lock as a run that died would leave it."""
+        self.dynamodb().put_item(TableName=LOCK_TABLE, Item={
+            "lock_id": {"S": environment}, "run_id": {"S": run_id}, "holder": {"S": holder},
+            "acquired_at": {"N": str(int(expires_at) - 60)}, "expires_at": {"N": str(int(expires_at))}})
 
     def wait_for_lock(self, environment, present, seconds):
         """True once the lock is there (present) or gone (not present) within `seconds`."""

@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 
+
 def releases(lab):
     """Where every service's `current` points, on every host."""
     return {name: lab.host(name).run("readlink -e /opt/pakashop/*/current").stdout

@@ -34,8 +34,8 @@ def lock(dynamodb, name="staging"):
 def test_one_run_holds_the_lock_and_a_second_is_refused(dynamodb):
     held, current, taken_over = lock(dynamodb).acquire("run-a", "deploy by a", 60, now=1000)
     assert held and current["run_id"] == "run-a" and taken_over is None
-    held, current, _ = lock(dynamodb).acquire("run-b", "deploy by b", 60, now=1010)
-    assert not held and current["holder"] == "deploy by a" and current["expires_at"] == 1060
+    held, current, taken_over = lock(dynamodb).acquire("run-b", "deploy by b", 60, now=1010)
+    assert not held and current["holder"] == "deploy by a" and current["expires_at"] == 1060 and taken_over is None
 
 
 def test_environments_have_locks_of_their_own(dynamodb):

@@ -53,7 +53,7 @@ def test_the_lab_catalog_passes():
     ({"env": {"1BAD": "x"}}, ["variable name '1BAD'"]),
     ({"env": {"PORT": "9000"}}, ["api.env.PORT is set by the collection itself"]),
     ({"env": {"PAKASHOP_UPSTREAMS_API": "x"}}, ["PAKASHOP_UPSTREAMS_API is set by the collection"]),
-    ({"env": {"NESTED": {"a": 1}}}, ["api.env.NESTED is a dict", "quote a JSON value"]),
+    ({"env": {"NESTED": {"a": 1}}}, ["api.env.NESTED is a mapping", "quote a JSON value"]),
     ({"secrets": {"KEY": "a\x00b"}}, ["api.secrets.KEY holds a NUL character"]),
     ({"env": {"DB_PASSWORD": "x"}}, ["sets DB_PASSWORD in both env and secrets"]),
     ({"after": ["moderation", "gatway"]}, ["api.after names 'gatway'", "did you mean gateway?"]),
