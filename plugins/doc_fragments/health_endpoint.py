@@ -19,9 +19,26 @@ options:
     type: int
     required: true
   health_path:
-    description: The health endpoint's path; it answers JSON with a C(version) key.
+    description: The health endpoint's path; it answers a JSON object that holds O(identity_field) and O(version_field).
     type: str
     default: /healthz
+  identity_field:
+    description:
+      - The key of the health answer whose value must be O(service) (the sample services answer
+        with their name in C(service) and their commit in C(version)). Gate V(identity) fails when
+        it names another service, which means another service answers on this port, or when the
+        answer lacks it.
+      - An empty string turns the check off, for a service whose health does not say its name. This
+        weakens the gate - any service that answers 200 (with the expected version, when one is set)
+        on the port then passes for this one.
+    type: str
+    default: service
+  version_field:
+    description:
+      - The key of the health answer whose value is the version (commit) the instance runs,
+        compared with O(expected_version). It cannot be empty.
+    type: str
+    default: version
 """
 
     # How a gate waits, and the journal it reads (service_health, rolling_restart).

@@ -1,7 +1,8 @@
 # Copyright: Pakashop Engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One instance C(pakashop-<service>@<i>) of a service as its gates see it:
-systemd's state of the unit, its HTTP health and version, its journal.
+systemd's state of the unit, its HTTP health (who answered, and its version),
+its journal.
 
 Private to the collection: only its modules import this.
 """
@@ -19,7 +20,8 @@ UNIT_PROPERTIES = ("ActiveState", "SubState", "NRestarts", "MainPID", "ActiveEnt
 
 class Instance:
     """Instance `index` of the service `target` names (service, port,
-    health_path, expected_version; the module's own options by default)."""
+    health_path, identity_field, version_field, expected_version; the
+    module's own options by default)."""
 
     def __init__(self, module, index, target=None):
         target = target or module.params
@@ -27,8 +29,15 @@ class Instance:
         self.module = module
         self.index = index
         self.expected = target["expected_version"]
-        self.unit = f"pakashop-{target['service']}@{index}.service"
-        self.url = f"http://{module.params['address']}:{target['port'] + index - 1}{target['health_path']}"
+        self.service = target["service"]
+        self.identity_field = target["identity_field"]
+        self.version_field = target["version_field"]
+        if not self.version_field:
+            module.fail_json(msg=f"{self.service}: version_field cannot be empty; it names the key "
+                                 "of the health answer that holds the version")
+        self.unit = f"pakashop-{self.service}@{index}.service"
+        self.port = target["port"] + index - 1
+        self.url = f"http://{module.params['address']}:{self.port}{target['health_path']}"
         self.state = {}
         self.gate = "unit"
         self.healthy_since = None  # (monotonic time, pid, restarts) of the first good probe
@@ -71,16 +80,20 @@ class Instance:
 
     def http_health(self):
         start = time.monotonic()
-        status, version = None, None
+        status, answer = None, {}
         try:
-            with open_url(self.url, timeout=2, use_proxy=False) as answer:
-                status = answer.status
-                version = json.loads(answer.read() or b"{}").get("version")
+            with open_url(self.url, timeout=2, use_proxy=False) as response:
+                status = response.status
+                answer = json.loads(response.read() or b"{}")
         except HTTPError as exc:
             status = exc.code
-        except (URLError, OSError, ValueError, AttributeError):
+        except (URLError, OSError, ValueError):
             pass
-        return {"url": self.url, "http_status": status, "version": version,
+        if not isinstance(answer, dict):  # JSON, but not an object: it names nothing
+            answer = {}
+        return {"url": self.url, "http_status": status,
+                "identity": answer.get(self.identity_field) if self.identity_field else None,
+                "version": answer.get(self.version_field),
                 "latency_ms": round((time.monotonic() - start) * 1000, 1)}
 
     def failed_gate(self):
@@ -89,6 +102,8 @@ class Instance:
             return "unit"
         if s["http_status"] != 200:
             return "health"
+        if self.identity_field and s["identity"] != self.service:
+            return "identity"
         if self.expected and s["version"] != self.expected:
             return "version"
         return None
@@ -127,9 +142,19 @@ class Instance:
         why = {"unit": "the unit is not active/running",
                "restarting": "it restarted while being checked",
                "health": "the health endpoint does not answer 200",
+               "identity": self.identity_mismatch(),
                "version": f"it reports {(s['version'] or '?')[:12]}, expected {(self.expected or '')[:12]}",
                }[self.gate]
         return f"{self.unit}: gate '{self.gate}' failed - {why} ({facts})"
+
+    def identity_mismatch(self):
+        """Why the health answer does not count as this service's."""
+        answered = self.state.get("identity")
+        if answered is None:
+            return (f"the health answer on port {self.port} has no '{self.identity_field}' field to name "
+                    f"{self.service} (set identity_field in the service's catalog entry to the field "
+                    "that names it, or to an empty string to skip this check)")
+        return f"port {self.port} is answered by {answered}, not {self.service} (is another service on this port?)"
 
 
 def _int(value):
@@ -144,6 +169,8 @@ ENDPOINT_ARGUMENT_SPEC = {
     "service": {"type": "str", "required": True},
     "port": {"type": "int", "required": True},
     "health_path": {"type": "str", "default": "/healthz"},
+    "identity_field": {"type": "str", "default": "service"},
+    "version_field": {"type": "str", "default": "version"},
 }
 
 # How a gate waits and reads the journal (pakashop.infra.health_endpoint.gates).

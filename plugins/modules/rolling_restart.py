@@ -12,7 +12,7 @@ description:
   - Enables every instance C(pakashop-<service>@<i>.service) of each of O(services) that is
     not enabled, and restarts them in waves; instance 1 of every service, then instance 2 of every service that
     has one, and so on. A wave is gated as M(pakashop.infra.service_health) gates (unit active and running,
-    health answering 200 with the service's O(services[].expected_version), and still so O(settle)
+    health answering 200 in the name of the service with its O(services[].expected_version), and still so O(settle)
     seconds later with the same main PID) before the next one starts, so every other
     instance of a service keeps serving while one restarts.
   - With one service, the waves are its instances one at a time.
@@ -55,9 +55,27 @@ options:
         type: int
         required: true
       health_path:
-        description: The health endpoint's path; it answers JSON with a C(version) key.
+        description:
+          - The health endpoint's path; it answers a JSON object that holds O(services[].identity_field)
+            and O(services[].version_field).
         type: str
         default: /healthz
+      identity_field:
+        description:
+          - The key of the health answer whose value must be O(services[].service). Gate V(identity) fails
+            when it names another service, which means another service answers on this port, or when
+            the answer lacks it.
+          - An empty string turns the check off, for a service whose health does not say its name. This
+            weakens the gate - any service that answers 200 with the expected version on the port then
+            passes for this one.
+        type: str
+        default: service
+      version_field:
+        description:
+          - The key of the health answer whose value is the version (commit) the instance runs,
+            compared with O(services[].expected_version). It cannot be empty.
+        type: str
+        default: version
       expected_version:
         description: The version (commit) each instance must report after its restart.
         type: str
@@ -123,13 +141,11 @@ instances:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._health import (
-    GATE_ARGUMENT_SPEC, Instance, gate_result, wait_for_gates, warn_on_journal)
+    ENDPOINT_ARGUMENT_SPEC, GATE_ARGUMENT_SPEC, Instance, gate_result, wait_for_gates, warn_on_journal)
 
 SERVICE_OPTIONS = {
-    "service": {"type": "str", "required": True},
+    **ENDPOINT_ARGUMENT_SPEC,
     "instances": {"type": "int", "default": 1},
-    "port": {"type": "int", "required": True},
-    "health_path": {"type": "str", "default": "/healthz"},
     "expected_version": {"type": "str", "required": True},
     "only_unhealthy": {"type": "bool"},
 }

@@ -17,7 +17,9 @@ description:
     mode, and each file's checksum), one drop-in per instance and none beyond
     O(instances), where C(current) points and what the ledger says of that release,
     whether the O(enabled) units and every instance are enabled, whether systemd has
-    loaded the unit files as they are on disk, and every instance's state and health.
+    loaded the unit files as they are on disk, and every instance's state and health
+    (the gates of M(pakashop.infra.service_health), probed once; the service that answers
+    must name itself in O(identity_field) and report O(expected_version)).
   - Reads only; runs in check mode.
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:

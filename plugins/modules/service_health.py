@@ -6,20 +6,21 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: service_health
-short_description: Check the instances of one service - unit state, HTTP health, version, journal
+short_description: Check the instances of one service - unit state, HTTP health, identity, version, journal
 version_added: 0.1.0
 description:
   - For each instance C(pakashop-<service>@<i>) of a service, reads the unit's state from
     systemd (C(ActiveState), C(SubState), C(NRestarts), main PID, since when), asks its
-    HTTP health endpoint (status, latency, the version it reports) and collects journal
-    lines of priority O(journal_priority) or worse since O(since) (default since the
-    instance last started).
+    HTTP health endpoint (status, latency, the service and the version it reports) and
+    collects journal lines of priority O(journal_priority) or worse since O(since) (default
+    since the instance last started).
   - Retries until every instance passes every gate or O(timeout) runs out. An instance
-    passes when its unit is active and running, its health answers 200 with the
-    O(expected_version), and it is still so one O(settle) later with the same main PID and
-    restart count (it is not crash-looping).
+    passes when its unit is active and running, its health answers 200 in the name of
+    O(service) (in the answer's O(identity_field), so that another service on the port does
+    not pass for this one) with the O(expected_version), and it is still so one O(settle)
+    later with the same main PID and restart count (it is not crash-looping).
   - Reports one verdict line per instance and, for a failed instance, the gate that failed -
-    V(unit), V(restarting), V(health) or V(version).
+    V(unit), V(restarting), V(health), V(identity) or V(version).
   - Read-only; runs in check mode.
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
@@ -80,7 +81,10 @@ verdicts:
   returned: always
   type: list
   elements: str
-  sample: ["pakashop-api@1: healthy - active/running, HTTP 200 in 2 ms, version 3f4a276, 0 restarts"]
+  sample:
+    - "pakashop-api@1.service: healthy - active/running, HTTP 200 in 2 ms, version 3f4a276, 0 restarts"
+    - "pakashop-api@2.service: gate 'identity' failed - port 8101 is answered by gateway, not api
+      (is another service on this port?) (active/running, HTTP 200 in 1 ms, version 3f4a276, 0 restarts)"
 failed_gates:
   description: For each instance that did not pass, its unit and the gate that failed.
   returned: always
@@ -116,11 +120,16 @@ instances:
     latency_ms:
       description: How long the health endpoint took to answer.
       type: float
+    identity:
+      description:
+        - The service the health answer named in O(identity_field), or null when it named none
+          or O(identity_field) is empty.
+      type: str
     version:
-      description: The version the health endpoint reported.
+      description: The version the health endpoint reported in O(version_field).
       type: str
     gate:
-      description: The gate that failed, or null.
+      description: The gate that failed (V(unit), V(restarting), V(health), V(identity) or V(version)), or null.
       type: str
     journal_count:
       description: Journal lines of the chosen priority or worse since O(since).

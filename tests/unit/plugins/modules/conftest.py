@@ -1,8 +1,20 @@
 """Real git for git_release: a bare origin with main and production, a clone
-to make commits in, and a way to run the module and read what it returns."""
+to make commits in, and a way to run the module and read what it returns.
+
+For the modules that gate on health (rolling_restart, service_health): real
+HTTP health endpoints on loopback, and a way to run such a module through
+Ansible's module runner with systemctl and journalctl stand-ins on PATH that
+log each call (the real units run on the lab's hosts in the integration
+tests and Molecule)."""
 
 import json
+import os
+import socket
 import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -85,4 +97,103 @@ def run(origin, tmp_path, capsys):
         with patch_module_args(args), pytest.raises(SystemExit):
             git_release.main()
         return json.loads(capsys.readouterr().out)
+    return run_module
+
+
+CHECKOUT = Path(__file__).resolve().parents[4]
+COMMIT = "3f4a2761c0ffee0ddba11c0de5ca1ab1e5eed5ed"
+
+# Answers `show` as a running unit, `is-enabled` per a list of disabled units,
+# everything else with 0; logs every call.
+SYSTEMCTL = """#!/bin/sh
+echo "$*" >> "$CALLS"
+case "$1" in
+  show) printf 'ActiveState=active\\nSubState=running\\nNRestarts=0\\nMainPID=42\\nActiveEnterTimestamp=@1\\n' ;;
+  is-enabled) grep -qx "$3" "$DISABLED" && exit 1 || exit 0 ;;
+esac
+exit 0
+"""
+
+
+class Endpoints:
+    """One HTTP server per name, on consecutive ports from `base`; each answers
+    /healthz with the JSON of answers[port], at first as the sample services
+    do: {"service": <name>, "version": `commit`}."""
+
+    commit = COMMIT
+
+    def __init__(self, names):
+        self.base = self._free_ports(len(names))
+        self.answers = {self.base + i: {"service": name, "version": self.commit}
+                        for i, name in enumerate(names)}
+        self.servers = []
+        for port in self.answers:
+            server = ThreadingHTTPServer(("127.0.0.1", port), self._handler(port))
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.servers.append(server)
+
+    def _handler(self, port):
+        answers = self.answers
+
+        class Health(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps(answers[port]).encode()
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+        return Health
+
+    @staticmethod
+    def _free_ports(count):
+        for base in range(41000, 60000, 97):
+            sockets = []
+            try:
+                for port in range(base, base + count):
+                    sock = socket.socket()
+                    sock.bind(("127.0.0.1", port))
+                    sockets.append(sock)
+                return base
+            except OSError:
+                continue
+            finally:
+                for sock in sockets:
+                    sock.close()
+        raise RuntimeError("no free ports")
+
+    def close(self):
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture
+def endpoints():
+    """api@1 and api@2 on the first two ports, gateway@1 on the third."""
+    served = Endpoints(["api", "api", "gateway"])
+    yield served
+    served.close()
+
+
+@pytest.fixture
+def run_gated(tmp_path):
+    """Run plugins/modules/<module>.py with these module args; returns its result
+    and the systemctl calls. Units named in `disabled` are not enabled."""
+    def run_module(module, args, disabled=()):
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        for name, text in (("systemctl", SYSTEMCTL), ("journalctl", "#!/bin/sh\nexit 0\n")):
+            (bin_dir / name).write_text(text)
+            (bin_dir / name).chmod(0o755)
+        (tmp_path / "disabled").write_text("".join(f"{unit}\n" for unit in disabled))
+        args_file = tmp_path / "args.json"
+        args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(tmp_path / "calls"),
+               "DISABLED": str(tmp_path / "disabled"), "PYTHONPATH": str(CHECKOUT / ".cache/collections")}
+        (tmp_path / "calls").write_text("")
+        result = subprocess.run([sys.executable, CHECKOUT / f"plugins/modules/{module}.py", args_file],
+                                capture_output=True, text=True, env=env, check=False)
+        return json.loads(result.stdout), (tmp_path / "calls").read_text().splitlines()
     return run_module
