@@ -15,6 +15,8 @@ REQUIRED_KEYS = ("port", "exec_start", "source_path")
 DEFAULTS = {
     "instances": 1,
     "health_path": "/healthz",
+    "identity_field": "service",
+    "version_field": "version",
     "build_command": None,
     "install_command": None,
     "env": {},

@@ -300,6 +300,11 @@ def _check_entry(catalog, name, given, environment, environment_hosts):
                             lambda v: not v.startswith("/") and ".." not in v.split("/") and v.strip() == v,
                             "give the service's folder relative to the backend repository's root, "
                             "for example api")
+    problems += _check_text(where, spec, "version_field", lambda v: bool(re.fullmatch(r"\S+", v)),
+                            "give the key of the health answer that holds the version, for example version")
+    if not isinstance(spec["identity_field"], str) or "\n" in spec["identity_field"]:
+        problems.append(f"{where}.identity_field is {spec['identity_field']!r}: give the key of the health answer "
+                        f"that names the service, for example service, or an empty string to skip that check.")
     for key in ("build_command", "install_command"):
         problems += _check_text(where, spec, key, lambda v: bool(v.strip()), "give a command, or leave it out")
     problems += _check_env(where, spec)

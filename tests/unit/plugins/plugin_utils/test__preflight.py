@@ -32,6 +32,10 @@ def test_the_lab_catalog_passes():
     assert check_catalog(CATALOG, "staging", HOSTS) == []
 
 
+def test_a_gate_without_the_identity_check_is_allowed():
+    assert check_catalog(catalog_with("api", identity_field="", version_field="commit"), "staging", HOSTS) == []
+
+
 @pytest.mark.parametrize("changes, words", [
     ({"port": 99999}, ["pakashop_service_catalog.api.port is 99999", "1024 to 65535"]),
     ({"port": 80}, ["api.port is 80", "unprivileged"]),
@@ -65,6 +69,8 @@ def test_the_lab_catalog_passes():
     ({"limits": {"MemoryMax": "200M\nUser=root"}}, ["api.limits.MemoryMax is", "on one line"]),
     ({"hardening": {"ProtectSytem": "full"}}, ["api.hardening has 'ProtectSytem'", "did you mean ProtectSystem?"]),
     ({"build_command": "  "}, ["api.build_command is '  '"]),
+    ({"version_field": ""}, ["api.version_field is ''"]),
+    ({"identity_field": ["service"]}, ["api.identity_field is ['service']", "empty string to skip"]),
 ])
 def test_a_bad_catalog_entry_is_named_with_its_fix(changes, words):
     problems = check_catalog(catalog_with("api", **changes), "staging", HOSTS)
