@@ -11,7 +11,8 @@ from ansible_collections.pakashop.infra.plugins.plugin_utils._preflight import (
 
 ARGUMENT_SPEC = {
     "procedure": {"type": "str", "required": True},
-    "catalog": {"type": "raw", "required": True, "no_log": True},
+    "catalog": {"type": "raw", "no_log": True},
+    "check_catalog": {"type": "bool", "default": True},
     "settings": {"type": "dict", "default": {}},
     "services": {"type": "raw"},
     "one_environment": {"type": "bool", "default": True},
@@ -39,13 +40,18 @@ class ActionModule(ActionBase):
         if args["one_environment"]:
             environment, found = check_environment(hosts, args["limited"])
             problems += found
-        environment_hosts = described(groups.get(environment, [])) if environment else hosts
+        # The catalog is checked on every host of the environments the run touches.
+        environments = [environment] if environment else sorted({v["environment"] for v in hosts.values()
+                                                                  if v["environment"]})
+        environment_hosts = described(sorted({h for e in environments for h in groups.get(e, [])})) \
+            if environments else hosts
         catalog = args["catalog"]
-        catalog_problems = check_catalog(catalog, environment or "the inventory", environment_hosts)
+        catalog_problems = check_catalog(catalog, " and ".join(environments) or "the inventory", environment_hosts) \
+            if args["check_catalog"] else []
         problems += catalog_problems
         services = []
-        if isinstance(catalog, dict) and not catalog_problems:
-            services, found = check_services(args["services"], catalog, environment or "the inventory",
+        if args["check_catalog"] and isinstance(catalog, dict) and not catalog_problems:
+            services, found = check_services(args["services"], catalog, " and ".join(environments) or "the inventory",
                                              environment_hosts)
             problems += found
         if problems:

@@ -86,7 +86,7 @@ class GitCache:
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         errors = [re.sub(r"^(fatal|error): ", "", line) for line in lines if re.match(r"(fatal|error): ", line)]
         said = (errors[0] if errors else " ".join(lines) or "no output").rstrip(".")
-        return f"git says '{said}'".replace(self.url, redact(self.url))
+        return f"git: {said}".replace(self.url, redact(self.url))
 
     @contextlib.contextmanager
     def locked(self):
@@ -118,7 +118,7 @@ class GitCache:
                                 check=False)
         if rc != 0:
             raise GitError(f"cannot fetch {redact(self.url)} ({self._words(err or out)}): check "
-                           f"pakashop_repo_url and that this controller can reach it with its key or token")
+                           f"pakashop_repo_url and that this controller can reach it with its key or token.")
 
     def commit_of(self, ref):
         """The full sha a branch, tag, sha or expression names, or None."""

@@ -48,7 +48,10 @@ options:
   catalog:
     description: The service catalog, C(pakashop_service_catalog).
     type: raw
-    required: true
+  check_catalog:
+    description: Whether to check O(catalog) and O(services); a run that changes no service (a hotfix sync) does not.
+    type: bool
+    default: true
   settings:
     description:
       - The playbook's settings by name, each with its value; a value of C(null) is unset.

@@ -190,7 +190,11 @@ def main():
         module.exit_json(changed=bool(due or disabled), restarted=[i.unit for i in due],
                          enabled=disabled, **gate_result(everyone))
     if disabled:
-        module.run_command(["systemctl", "enable", "--quiet", *disabled], check_rc=True)
+        rc, _out, err = module.run_command(["systemctl", "enable", "--quiet", *disabled])
+        if rc:
+            module.fail_json(msg=f"systemd could not enable {', '.join(disabled)} "
+                                 f"({(err.strip().splitlines() or ['exit ' + str(rc)])[-1]}); "
+                                 f"check the units with systemctl status")
 
     restarted, done = [], []
     for wave in waves:

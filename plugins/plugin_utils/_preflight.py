@@ -411,7 +411,7 @@ def _check_hosts(catalog, environment, environment_hosts):
 
 def report(problems, what):
     """The one failure message of all the problems found."""
-    head = f"The {what} was refused before any host was changed"
+    head = f"The {what} was refused before anything was changed"
     if len(problems) == 1:
         return f"{head}: {problems[0]}"
     return "\n".join([f"{head}: {len(problems)} problems to fix."] + [f"- {p}" for p in problems])

@@ -57,7 +57,7 @@ SETTINGS = [
 def test_a_bad_setting_is_refused_before_anything_changes(staging, before, playbook, args, words):
     run = staging.playbook(playbook, "-l", "staging", *args)
     assert run.rc != 0
-    assert f"The {playbook[:-4]} was refused before any host was changed: " in run.said, run.output[-2000:]
+    assert f"The {playbook[:-4]} was refused before anything was changed: " in run.said, run.output[-2000:]
     assert words in run.said
     assert run.changed == 0
     assert staging.lock("staging") is None
@@ -89,7 +89,7 @@ def test_every_problem_is_reported_at_once(staging, before, tmp_path):
     run = staging.playbook("deploy.yml", "-l", "staging", "-e", "deploy_serial=abc",
                            "-e", catalog_file(tmp_path, "api", instances=0, health_path="x"))
     assert run.rc != 0
-    assert "The deploy was refused before any host was changed: 3 problems to fix." in run.said
+    assert "The deploy was refused before anything was changed: 3 problems to fix." in run.said
     for words in ("deploy_serial is 'abc'", "api.instances is 0", "api.health_path is 'x'"):
         assert words in run.said
 

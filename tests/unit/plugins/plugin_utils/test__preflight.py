@@ -222,10 +222,10 @@ def test_a_service_no_host_of_the_environment_runs_is_refused():
 
 
 def test_the_report_of_one_problem_is_one_sentence():
-    assert report(["a is wrong."], "rollback") == "The rollback was refused before any host was changed: a is wrong."
+    assert report(["a is wrong."], "rollback") == "The rollback was refused before anything was changed: a is wrong."
 
 
 def test_the_report_counts_and_lists_every_problem():
     text = report(["a is wrong.", "b is wrong."], "deploy")
-    assert text.splitlines() == ["The deploy was refused before any host was changed: 2 problems to fix.",
+    assert text.splitlines() == ["The deploy was refused before anything was changed: 2 problems to fix.",
                                  "- a is wrong.", "- b is wrong."]
