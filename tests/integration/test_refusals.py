@@ -49,7 +49,8 @@ SETTINGS = [
     ("rollback.yml", ["-e", "rollback_serial=-1"], "rollback_serial is '-1', which is not a batch size"),
     ("rollback.yml", ["-e", "to_release=latest"], "to_release is 'latest', which is not a release id"),
     ("rollback.yml", ["-e", "services=notifcations"], "(did you mean notifications?)"),
-    ("rollback.yml", ["-e", "revert=-x"], "revert is '-x', which git cannot take"),
+    ("revert.yml", ["-e", "revert=-x"], "revert is '-x', which git cannot take"),
+    ("revert.yml", ["-e", "revert_parent=0"], "revert_parent is '0': give a whole number of 1 or more"),
 ]
 
 
@@ -61,6 +62,13 @@ def test_a_bad_setting_is_refused_before_anything_changes(staging, before, playb
     assert words in run.said
     assert run.changed == 0
     assert staging.lock("staging") is None
+
+
+def test_a_rollback_asked_to_revert_names_the_playbook_that_does(staging):
+    run = staging.playbook("rollback.yml", "-l", "staging", "-e", "revert=3f4a276")
+    assert run.rc != 0
+    assert "run playbooks/revert.yml -l staging -e revert=3f4a276 instead" in run.said
+    assert run.changed == 0 and staging.lock("staging") is None
 
 
 CATALOGS = [

@@ -1,4 +1,4 @@
-"""rollback.yml by revert, on the lab against its real bare origin, and the
+"""revert.yml, on the lab against its real bare origin, and the
 deploy lock a fast rollback holds (issue 5).
 
 Leaves staging healthy on the head of main, and main containing production,
@@ -47,7 +47,7 @@ def test_revert_refuses_a_commit_that_is_not_on_the_branch(deployed):
     origin_git(lab, "branch", "feature/stray", "main")
     stray = lab.commit("feature/stray", {"api/main.py": GOOD_API + "# revert-marker stray\n"}, "Stray")
     main, before = lab.head("main"), releases(lab)
-    run = lab.playbook("rollback.yml", "-l", "staging", "-e", f"revert={stray}")
+    run = lab.playbook("revert.yml", "-l", "staging", "-e", f"revert={stray}")
     assert run.rc != 0
     assert f"{stray[:12]} is not on main; only a commit on main can be reverted there" in run.said
     assert lab.head("main") == main
@@ -58,7 +58,7 @@ def test_revert_refuses_a_commit_that_is_not_on_the_branch(deployed):
 def test_revert_of_a_commit_pushes_the_revert_and_deploys_it(deployed):
     lab = deployed
     bad = lab.commit("main", {"api/main.py": GOOD_API + "# revert-marker bad\n"}, "api: bad change")
-    run = lab.playbook("rollback.yml", "-l", "staging", "-e", f"revert={bad}")
+    run = lab.playbook("revert.yml", "-l", "staging", "-e", f"revert={bad}")
     assert run.rc == 0, run.output[-3000:]
     head = lab.head("main")
     assert origin_git(lab, "rev-list", "--parents", "-n", "1", head).split()[1:] == [bad]
@@ -79,13 +79,13 @@ def test_revert_of_a_merge_commit_needs_the_parent_then_undoes_the_merge(deploye
     lab.git("push", "-q", "origin", "main")
     merge = lab.head("main")
 
-    refused = lab.playbook("rollback.yml", "-l", "staging", "-e", f"revert={merge}")
+    refused = lab.playbook("revert.yml", "-l", "staging", "-e", f"revert={merge}")
     assert refused.rc != 0
     assert (f"{merge[:12]} is a merge commit: give -e revert_parent=1 to undo what it brought "
             f"into main") in refused.output
     assert lab.head("main") == merge and refused.changed == 0
 
-    run = lab.playbook("rollback.yml", "-l", "staging", "-e", f"revert={merge}", "-e", "revert_parent=1")
+    run = lab.playbook("revert.yml", "-l", "staging", "-e", f"revert={merge}", "-e", "revert_parent=1")
     assert run.rc == 0, run.output[-3000:]
     head = lab.head("main")
     assert origin_git(lab, "rev-list", "--parents", "-n", "1", head).split()[1:] == [merge]
