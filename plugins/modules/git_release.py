@@ -275,6 +275,19 @@ pull_request:
     created:
       description: Whether this run opened it.
       type: bool
+reason:
+  description:
+    - Why the operation was refused or failed, for a playbook that words it for its users -
+      V(not_on_branch), V(merge_needs_parent), V(not_a_merge), V(parent_out_of_range),
+      V(branch_pattern), V(github), V(conflict), V(git), or V(refused) for the rest.
+  returned: failure
+  type: str
+  sample: merge_needs_parent
+parents:
+  description: O(operation=revert) how many parents the commit has.
+  returned: failure of O(operation=revert) about O(parent)
+  type: int
+  sample: 2
 conflicts:
   description: The files that conflict; nothing was pushed.
   returned: failure of O(operation=hotfix_sync) or O(operation=revert) on a conflict
@@ -303,7 +316,13 @@ LISTED = 10  # commits named in a message
 
 
 class Refused(Exception):
-    """The operation is not done, for a reason told in one sentence."""
+    """The operation is not done, for a reason told in one sentence; `reason`
+    names it for a caller that words it for its own users, `facts` the values."""
+
+    def __init__(self, message, reason="refused", **facts):
+        super().__init__(message)
+        self.reason = reason
+        self.facts = facts
 
 
 def short(sha):
@@ -463,21 +482,24 @@ def hotfix_sync(git, p, check_mode):
 def revert(git, p, check_mode):
     branch, parent = p["branch"], p["parent"]
     if not branch or not p["commit"] or is_pattern(branch):
-        raise Refused("operation=revert needs branch (one branch, not a pattern) and commit")
+        raise Refused("operation=revert needs branch (one branch, not a pattern) and commit",
+                      reason="branch_pattern")
     before = head_of(git, branch)
     commit = commit_of(git, p["commit"])
     if not git.is_ancestor(commit, before):
         raise Refused(f"{short(commit)} is not on {branch}; only a commit on {branch} can be "
-                      f"reverted there")
+                      f"reverted there", reason="not_on_branch", commit=commit)
     parents = git.parents(commit)
+    facts = {"commit": commit, "parents": len(parents)}
     if len(parents) > 1 and not parent:
         raise Refused(f"{short(commit)} is a merge commit: give parent=1 to undo what it "
-                      f"brought into {branch} (or parent=2..{len(parents)} to keep that side)")
+                      f"brought into {branch} (or parent=2..{len(parents)} to keep that side)",
+                      reason="merge_needs_parent", **facts)
     if len(parents) <= 1 and parent:
-        raise Refused(f"{short(commit)} is not a merge commit: leave parent unset")
+        raise Refused(f"{short(commit)} is not a merge commit: leave parent unset", reason="not_a_merge", **facts)
     if parent and not 1 <= parent <= len(parents):
         raise Refused(f"{short(commit)} has {len(parents)} parents: give parent between 1 "
-                      f"and {len(parents)}")
+                      f"and {len(parents)}", reason="parent_out_of_range", **facts)
     result = {"branch": branch, "before": before, "commit": before, "commits": [],
               "pushed": False, "method": "none", "changed": False}
     done = git.git("log", "--format=%H", "-F", f"--grep=This reverts commit {commit}",
@@ -547,10 +569,13 @@ def main():
             if p["operation"] in ("hotfix_sync", "revert"):
                 git.set_identity(p["author_name"], p["author_email"])
             result = OPERATIONS[p["operation"]](git, p, module.check_mode)
-    except (Refused, GitHubError) as e:
-        module.fail_json(msg=str(e), cache=git.path)
+    except Refused as e:
+        module.fail_json(msg=str(e), reason=e.reason, cache=git.path, **e.facts)
+    except GitHubError as e:
+        module.fail_json(msg=str(e), reason="github", cache=git.path)
     except GitError as e:
-        module.fail_json(msg=str(e), conflicts=e.conflicts, cache=git.path)
+        module.fail_json(msg=str(e), reason="conflict" if e.conflicts else "git", conflicts=e.conflicts,
+                         cache=git.path)
     if not module._diff:
         result.pop("diff", None)
     module.exit_json(cache=git.path, **result)

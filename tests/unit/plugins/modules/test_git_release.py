@@ -223,6 +223,7 @@ def test_revert_of_a_merge_commit_needs_a_parent(origin, run):
     refused = run(operation="revert", branch="main", commit=merge)
     assert refused["failed"]
     assert refused["msg"].startswith(f"{merge[:12]} is a merge commit: give parent=1")
+    assert (refused["reason"], refused["parents"], refused["commit"]) == ("merge_needs_parent", 2, merge)
     result = run(operation="revert", branch="main", commit=merge, parent=1)
     assert not result.get("failed"), result["msg"]
     assert origin.show(origin.head("main"), "api/main.py") == "print('api 1')"
@@ -233,6 +234,7 @@ def test_revert_refuses_a_parent_for_an_ordinary_commit(origin, run):
     result = run(operation="revert", branch="main", commit=bad, parent=1)
     assert result["failed"]
     assert "is not a merge commit: leave parent unset" in result["msg"]
+    assert result["reason"] == "not_a_merge"
 
 
 def test_revert_refuses_a_commit_that_is_not_on_the_branch(origin, run):
@@ -241,6 +243,7 @@ def test_revert_refuses_a_commit_that_is_not_on_the_branch(origin, run):
     result = run(operation="revert", branch="production", commit=on_main)
     assert result["failed"]
     assert f"{on_main[:12]} is not on production" in result["msg"]
+    assert result["reason"] == "not_on_branch"
     assert origin.head("production") == before
 
 
