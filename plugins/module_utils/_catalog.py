@@ -41,11 +41,15 @@ def entry(catalog, service):
             **{k: v for k, v in given.items() if v is not None}}
 
 
+def instance_port(port, index):
+    """The port of instance `index` (from 1) of a service whose instance 1 listens on `port`."""
+    return int(port) + int(index) - 1
+
+
 def instances(catalog, service):
-    """[{index, port, unit}] of the service's template-unit instances:
-    instance i listens on port + i - 1."""
+    """[{index, port, unit}] of the service's template-unit instances."""
     spec = entry(catalog, service)
-    return [{"service": service, "index": i, "port": int(spec["port"]) + i - 1,
+    return [{"service": service, "index": i, "port": instance_port(spec["port"], i),
              "unit": f"{unit_name(service)}@{i}", "health_path": spec["health_path"]}
             for i in range(1, int(spec["instances"]) + 1)]
 

@@ -14,6 +14,7 @@ import time
 from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.urls import open_url
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port
 
 UNIT_PROPERTIES = ("ActiveState", "SubState", "NRestarts", "MainPID", "ActiveEnterTimestamp")
 
@@ -36,7 +37,7 @@ class Instance:
             module.fail_json(msg=f"{self.service}: version_field cannot be empty; it names the key "
                                  "of the health answer that holds the version")
         self.unit = f"pakashop-{self.service}@{index}.service"
-        self.port = target["port"] + index - 1
+        self.port = instance_port(target["port"], index)
         self.url = f"http://{module.params['address']}:{self.port}{target['health_path']}"
         self.state = {}
         self.gate = "unit"

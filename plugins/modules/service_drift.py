@@ -195,6 +195,7 @@ import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port
 from ansible_collections.pakashop.infra.plugins.module_utils._health import ENDPOINT_ARGUMENT_SPEC, Instance
 from ansible_collections.pakashop.infra.plugins.module_utils._release import ACTIVE, ReleaseTree, outcome_of
 from ansible_collections.pakashop.infra.plugins.module_utils._units import dropin_text, existing_instances
@@ -256,8 +257,8 @@ def path_drift(wanted, is_kind, kind, checksum=None):
 
 def dropin_drift(unit_dir, unit, count, port):
     existing = existing_instances(unit_dir, unit)
-    found = [f"{unit}@{i}.service has no port drop-in for port {port + i - 1}"
-             for i in range(1, count + 1) if existing.get(i) != dropin_text(unit, i, port + i - 1)]
+    found = [f"{unit}@{i}.service has no port drop-in for port {instance_port(port, i)}"
+             for i in range(1, count + 1) if existing.get(i) != dropin_text(unit, i, instance_port(port, i))]
     found += [f"{unit}@{i}.service has a drop-in but the catalog has {count} instances"
               for i in sorted(existing) if i > count]
     return found

@@ -91,6 +91,7 @@ import re
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port
 from ansible_collections.pakashop.infra.plugins.module_utils._units import dropin_text, existing_instances
 
 
@@ -122,11 +123,12 @@ def main():
     unit, count, port, unit_dir = (module.params[k] for k in ("unit", "count", "port", "unit_dir"))
     if count < 0:
         module.fail_json(msg=f"count must be 0 or more, not {count}")
-    if not 0 < port or port + count - 1 > 65535:
-        module.fail_json(msg=f"ports {port}-{port + count - 1} are not all valid TCP ports (1-65535)")
+    last = instance_port(port, count)
+    if not 0 < port or last > 65535:
+        module.fail_json(msg=f"ports {port}-{last} are not all valid TCP ports (1-65535)")
 
     existing = existing_instances(unit_dir, unit)
-    wanted = {i: port + i - 1 for i in range(1, count + 1)}
+    wanted = {i: instance_port(port, i) for i in range(1, count + 1)}
     written = [i for i in wanted if existing.get(i) != dropin_text(unit, i, wanted[i])]
     removed = sorted(i for i in existing if i not in wanted)
 

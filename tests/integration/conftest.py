@@ -19,6 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 import testinfra
+import yaml
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 TEST_LAB = {"LAB_STATE": str(CHECKOUT / ".lab-test"), "LAB_BRIDGE": "br-pktest",
@@ -27,11 +28,19 @@ for _key, _value in TEST_LAB.items():
     os.environ.setdefault(_key, _value)
 sys.path.insert(0, str(CHECKOUT))
 
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder  # noqa: E402
+
+if not any(isinstance(f, _AnsibleCollectionFinder) for f in sys.meta_path):
+    _AnsibleCollectionFinder(paths=[str(CHECKOUT / ".cache/collections")])._install()
+
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instances  # noqa: E402
 from lab.__main__ import lab_hosts, load_config  # noqa: E402
 from lab.backend import GIT_IDENTITY  # noqa: E402
 
 BIN = Path(sys.executable).parent
 LOCK_TABLE = "pakashop-deploy-locks"
+# The lab's catalog, as the playbooks read it.
+CATALOG = yaml.safe_load((CHECKOUT / "inventories/group_vars/all/services.yml").read_text())["pakashop_service_catalog"]
 STATE = Path(os.environ["LAB_STATE"])
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
@@ -135,10 +144,14 @@ class Lab:
         answer = self.host(name).run(f"curl -sf --max-time 2 http://127.0.0.1:{port}/healthz")
         return json.loads(answer.stdout) if answer.rc == 0 else None
 
+    @staticmethod
+    def port(service, instance=1):
+        """The port of an instance of a service, from the catalog."""
+        return instances(CATALOG, service)[instance - 1]["port"]
+
     def serving(self, service):
         """{host: [version of each instance]} for a service on the staging hosts."""
-        ports = {"gateway": [8080], "api": [8100, 8101], "notifications": [8200],
-                 "moderation": [8300]}[service]
+        ports = [i["port"] for i in instances(CATALOG, service)]
         return {name: [(self.health(name, p) or {}).get("version") for p in ports]
                 for name in self.names("staging") if service in self.by_name(name).services}
 

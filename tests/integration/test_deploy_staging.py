@@ -59,10 +59,11 @@ def test_services_run_as_their_own_unprivileged_user(lab, deployed):
 def test_gateway_serves_the_head_of_main_and_reaches_the_api(lab, deployed):
     gateway = next(n for n in lab.names("staging") if "gateway" in lab.by_name(n).services)
     host = lab.host(gateway)
-    health = json.loads(host.check_output("curl -sf http://127.0.0.1:8080/healthz"))
+    health = json.loads(host.check_output(f"curl -sf http://127.0.0.1:{lab.port('gateway')}/healthz"))
     assert health["version"] == deployed["commit"]
-    assert health["upstreams"] == 4  # 2 api instances on each of the 2 staging hosts
-    products = json.loads(host.check_output("curl -sf http://127.0.0.1:8080/api/products"))
+    api_hosts = [n for n in lab.names("staging") if "api" in lab.by_name(n).services]
+    assert health["upstreams"] == len(lab.serving("api")[api_hosts[0]]) * len(api_hosts)
+    products = json.loads(host.check_output(f"curl -sf http://127.0.0.1:{lab.port('gateway')}/api/products"))
     assert products["served_by"] == deployed["commit"]
 
 

@@ -57,7 +57,7 @@ def test_verify_shows_errors_in_the_log_since_activation(staging):
     lab = staging
     name = next(n for n in lab.names("staging") if "notifications" in lab.by_name(n).services)
     # A request the service cannot parse makes it log an error (priority err).
-    lab.host(name).run("curl -s -X POST -d 'not json' http://127.0.0.1:8200/notify")
+    lab.host(name).run(f"curl -s -X POST -d 'not json' http://127.0.0.1:{lab.port('notifications')}/notify")
     run = lab.playbook("verify.yml", "-l", "staging", "-e", "services=notifications")
     assert run.rc == 0, run.output[-3000:]
     assert "journal lines of priority warning or worse since activation" in run.said

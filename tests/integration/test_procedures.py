@@ -81,7 +81,7 @@ def test_promote_refuses_while_a_staging_instance_is_down(lab):
         run = lab.playbook("promote.yml")
     finally:
         lab.host(host).run("systemctl start pakashop-api@2 && "
-                           "timeout 30 sh -c 'until curl -sf http://127.0.0.1:8101/healthz; do sleep 1; done'")
+                           f"timeout 30 sh -c 'until curl -sf http://127.0.0.1:{lab.port('api', 2)}/healthz; do sleep 1; done'")
     assert run.rc != 0
     assert (f"staging is not verified on {lab.head('main')[:12]}, the head of main: "
             f"{host} pakashop-api@2 does not answer its health check;") in run.said
@@ -132,7 +132,7 @@ def test_hotfix_sync_merges_and_deploys_staging(lab):
     assert "by a merge" in run.said and "Hotfix 2" in run.said
     assert lab.head("production") == hotfix
     for name in lab.names("staging"):
-        assert health(lab, name, 8100)["version"] == merged
+        assert health(lab, name, lab.port("api"))["version"] == merged
 
 
 def test_promote_through_github_hands_the_token_to_the_api_call(lab):

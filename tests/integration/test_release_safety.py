@@ -141,7 +141,7 @@ def test_scaling_instances_starts_and_stops_exactly_the_extra_ones(staging, tmp_
         assert lab.host(name).service("pakashop-api@3").is_running
         assert lab.health(name, 8102)["service"] == "api"
     gateway = next(n for n in lab.names("staging") if "gateway" in lab.by_name(n).services)
-    assert lab.health(gateway, 8080)["upstreams"] == 3 * len(api_hosts)
+    assert lab.health(gateway, lab.port("gateway"))["upstreams"] == 3 * len(api_hosts)
 
     down = lab.playbook("deploy.yml", "-l", "staging")
     assert down.rc == 0, down.output[-3000:]
@@ -150,7 +150,7 @@ def test_scaling_instances_starts_and_stops_exactly_the_extra_ones(staging, tmp_
         assert not host.service("pakashop-api@3").is_running
         assert not host.service("pakashop-api@3").is_enabled
         assert host.service("pakashop-api@2").is_running
-    assert lab.health(gateway, 8080)["upstreams"] == 2 * len(api_hosts)
+    assert lab.health(gateway, lab.port("gateway"))["upstreams"] == 2 * len(api_hosts)
 
 
 def test_units_are_hardened(staging):

@@ -7,6 +7,7 @@ tests/integration/test_env_exact.py reads the values back from the running
 service's /proc/<pid>/environ on the lab.
 """
 
+import itertools
 from pathlib import Path
 
 import jinja2
@@ -14,7 +15,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.filter.mathstuff import intersect
 
+from ansible_collections.pakashop.infra.plugins.filter.service_instances import service_instances
 from ansible_collections.pakashop.infra.plugins.filter.systemd_env import systemd_env_value
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import entry
 
 CHECKOUT = Path(__file__).resolve().parents[4]
 ENV_TEMPLATE = CHECKOUT / "roles/service/templates/service.env.j2"
@@ -199,13 +202,16 @@ def test_valid_names_pass(name):
 
 
 def render_env_template(service_config, catalog=None, groups=None, hostvars=None):
+    """The role's template as the role renders it: service_spec is the entry with its defaults."""
     environment = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined)
-    environment.filters["pakashop.infra.systemd_env_value"] = systemd_env_value
-    environment.filters["intersect"] = intersect
+    environment.filters.update({
+        "pakashop.infra.systemd_env_value": systemd_env_value, "intersect": intersect,
+        "pakashop.infra.service_instances": service_instances, "product": itertools.product,
+        "extract": lambda item, container, *more: container[item] if not more else container[item][more[0]]})
     return environment.from_string(ENV_TEMPLATE.read_text()).render(
         ansible_managed="Ansible managed", service_name="moderation", service_environment="staging",
-        service_log_level="info", service_config=service_config, service_catalog=catalog or {},
-        groups=groups or {}, hostvars=hostvars or {})
+        service_log_level="info", service_spec=entry({"moderation": service_config}, "moderation"),
+        service_catalog=catalog or {}, groups=groups or {}, hostvars=hostvars or {})
 
 
 def test_the_role_s_env_file_carries_every_value_exactly():
