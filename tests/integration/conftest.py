@@ -39,6 +39,9 @@ from lab.backend import GIT_IDENTITY  # noqa: E402
 
 BIN = Path(sys.executable).parent
 LOCK_TABLE = "pakashop-deploy-locks"
+# No playbook run of the suite takes this long unless it hangs (a deploy of
+# staging from nothing takes about 90 s on this lab).
+PLAYBOOK_TIMEOUT = 480
 # The lab's catalog, as the playbooks read it.
 CATALOG = yaml.safe_load((CHECKOUT / "inventories/group_vars/all/services.yml").read_text())["pakashop_service_catalog"]
 STATE = Path(os.environ["LAB_STATE"])
@@ -86,10 +89,16 @@ class Lab:
             ssh_extra_args="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
                            "-o LogLevel=ERROR")
 
-    def playbook(self, playbook, *args, env=None):
-        result = subprocess.run(
-            [BIN / "ansible-playbook", f"playbooks/{playbook}", *args], cwd=CHECKOUT,
-            capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
+    def playbook(self, playbook, *args, env=None, timeout=PLAYBOOK_TIMEOUT):
+        """Run a playbook; a run past `timeout` seconds fails the test, naming it."""
+        command = [BIN / "ansible-playbook", f"playbooks/{playbook}", *args]
+        try:
+            result = subprocess.run(command, cwd=CHECKOUT, capture_output=True, text=True,
+                                    env={**os.environ, **(env or {})}, check=False, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            said = ((exc.stdout or b"") + (exc.stderr or b"")).decode(errors="replace")
+            pytest.fail(f"ansible-playbook {playbook} {' '.join(args)} ran past {timeout} s; "
+                        f"its output ended with:\n{said[-2000:]}")
         return Run(result.returncode, result.stdout + result.stderr)
 
     @staticmethod

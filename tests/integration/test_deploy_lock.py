@@ -14,9 +14,9 @@ from conftest import BIN, CHECKOUT
 
 
 def keepers():
-    """The lock keepers running on this controller."""
+    """The lock keepers of this checkout's runs (other checkouts' labs may run beside)."""
     out = subprocess.run(["pgrep", "-f", "plugin_utils/_lock.py"], capture_output=True, text=True, check=False).stdout
-    return out.split()
+    return [pid for pid in out.split() if os.path.realpath(f"/proc/{pid}/cwd") == str(CHECKOUT)]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)

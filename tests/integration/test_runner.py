@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import PLAYBOOK_TIMEOUT
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 WORKFLOW = CHECKOUT / ".github" / "workflows" / "run-playbook.yml"
 CATALOG = CHECKOUT / "inventories" / "group_vars" / "all" / "services.yml"
@@ -68,7 +70,8 @@ def run_step(step_id, inputs, github):
            **{key: inputs[key] for key in declared}, **github}
     env.update(github_env(github))
     return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step(step_id)["run"]],
-                          cwd=CHECKOUT, env=env, capture_output=True, text=True, check=False)
+                          cwd=CHECKOUT, env=env, capture_output=True, text=True, check=False,
+                          timeout=PLAYBOOK_TIMEOUT)
 
 
 def run_like_ci(lab, work, secret_vars):
