@@ -73,11 +73,14 @@ class ActionModule(ActionBase):
             free = not seen or seen["expires_at"] <= now
             return {"changed": False, "acquired": False, "run_id": run_id, "lock": seen,
                     "msg": f"{name} is {'free' if free else 'locked by ' + describe(seen, now)} (check mode: not taken)"}
-        deadline = time.monotonic() + args["timeout"]
+        started = time.monotonic()
+        deadline = started + args["timeout"]
+        waited_for = None
         while True:
             held, current, taken_over = lock.acquire(run_id, holder, args["lease"])
             if held:
                 break
+            waited_for = current
             if time.monotonic() + args["retry_delay"] > deadline:
                 now = int(time.time())
                 return {"failed": True, "reason": "held", "lock": current,
@@ -89,8 +92,11 @@ class ActionModule(ActionBase):
         ppid = os.getppid()
         keeper = start_keeper({"store": args["store"], "name": name, "run_id": run_id, "lease": args["lease"],
                                "pid": ppid, "pid_start": process_start(ppid)})
+        waited = round(time.monotonic() - started)
         result = {"changed": False, "acquired": True, "run_id": run_id, "holder": holder, "keeper_pid": keeper,
-                  "lock": current, "msg": f"{name} locked for this run ({holder}, run {run_id})"}
+                  "lock": current, "waited": waited,
+                  "msg": f"{name} locked for this run ({holder}, run {run_id})"
+                         + (f" after waiting {waited} s for {waited_for['holder']}" if waited_for else "")}
         if taken_over:
             warning = (f"took over the deploy lock of {name} from a run whose lease ran out: "
                        f"{describe(taken_over, int(time.time()))}; that run died or lost its controller, "

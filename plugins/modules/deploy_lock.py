@@ -144,6 +144,11 @@ taken_over:
   description: The expired lock this run took over.
   returned: when a lock whose lease ran out was taken over
   type: dict
+waited:
+  description: Seconds this run waited for another run's lock.
+  returned: state=acquired, when taken
+  type: int
+  sample: 0
 keeper_pid:
   description: The pid of the lock's keeper on the controller.
   returned: state=acquired, when taken

@@ -90,3 +90,13 @@ def test_batches_of_two_hosts_take_and_release_the_lock_once(staging):
     assert run.output.count("TASK [Take the environment's deploy lock") == 1
     assert run.output.count("TASK [Release the deploy lock of the environment]") == 1
     assert staging.lock("staging") is None
+
+
+def test_a_second_deploy_waits_for_the_first_and_then_deploys(staging):
+    first, second = staging.while_locked("deploy.yml", ["-l", "staging"],
+                                         ["-l", "staging", "-v", "-e", "deploy_lock_retry_delay=1"])
+    assert first.rc == 0, first.output[-3000:]
+    assert second.rc == 0, second.output[-3000:]
+    assert "staging locked for this run" in second.said
+    assert "after waiting" in second.said and "for deploy of staging at" in second.said
+    assert staging.lock("staging") is None

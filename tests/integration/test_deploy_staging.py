@@ -73,9 +73,17 @@ def test_production_is_not_touched(lab, deployed):
 
 
 def test_a_second_deploy_changes_nothing(lab, deployed):
+    pids = {n: lab.host(n).run("systemctl show -p MainPID --value 'pakashop-*@*.service'").stdout
+            for n in lab.names("staging")}
     again = lab.playbook("deploy.yml", "-l", "staging")
     assert again.rc == 0, again.output[-3000:]
     assert again.changed == 0, again.recap
+    # ... because the drift check found nothing to do, not because every task
+    # of the role ran and happened to change nothing
+    assert "TASK [pakashop.infra.service : Deploy the release]" in again.output
+    assert "TASK [pakashop.infra.service : Write the environment file" not in again.output
+    assert {n: lab.host(n).run("systemctl show -p MainPID --value 'pakashop-*@*.service'").stdout
+            for n in lab.names("staging")} == pids  # nothing restarted
 
 
 def host_running(lab, service):

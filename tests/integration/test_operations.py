@@ -39,6 +39,76 @@ def test_fast_rollback_works_with_the_git_remote_gone(staging):
     assert all(v == [after, after] for v in lab.serving("api").values())
 
 
+def currents(lab, service="api"):
+    """Where `current` of a service points on each staging host that runs it."""
+    return {name: lab.host(name).file(f"/opt/pakashop/{service}/current").linked_to
+            for name in lab.names("staging") if service in lab.by_name(name).services}
+
+
+def ledgers(lab, service="api"):
+    return {name: lab.ledger(name, service) for name in currents(lab, service)}
+
+
+def test_a_rollback_in_check_mode_changes_nothing(staging):
+    lab = staging
+    before, entries = currents(lab), ledgers(lab)
+    units = {n: lab.host(n).run("systemctl show -p MainPID --value pakashop-api@1").stdout for n in before}
+    run = lab.playbook("rollback.yml", "-l", "staging", "--check")
+    assert run.rc == 0, run.output[-3000:]
+    assert currents(lab) == before and ledgers(lab) == entries
+    assert {n: lab.host(n).run("systemctl show -p MainPID --value pakashop-api@1").stdout for n in before} == units
+    assert lab.lock("staging") is None
+
+
+def test_a_rollback_to_a_named_release_moves_every_host_at_once(staging):
+    lab = staging
+    serving = {v[0] for v in lab.serving("api").values()}
+    kept = [set(lab.host(n).run("ls /opt/pakashop/api/releases").stdout.split()) for n in currents(lab)]
+    host = next(iter(currents(lab)))
+    good = {e["release"]: e["commit"] for e in lab.ledger(host, "api") if e.get("outcome") == "active"}
+    older = sorted(r for r in set.intersection(*kept) if r in good and good[r] not in serving)[-1]
+    run = lab.playbook("rollback.yml", "-l", "staging", "-e", "services=api", "-e", f"to_release={older}",
+                       "-e", "rollback_serial=100%")
+    try:
+        assert run.rc == 0, run.output[-3000:]
+        assert all(v == [good[older]] * 2 for v in lab.serving("api").values())
+        assert all(path.endswith(older) for path in currents(lab).values())
+    finally:
+        redeploy_head(lab)
+
+
+def test_a_rollback_that_cannot_go_back_stops_at_the_first_host_and_changes_nothing(staging):
+    lab = staging
+    before, entries = currents(lab), ledgers(lab)
+    run = lab.playbook("rollback.yml", "-l", "staging", "-e", "services=api",
+                       "-e", "to_release=20200101T000000Z-0000000")
+    assert run.rc != 0
+    first, *rest = list(before)
+    assert f"api on {first} cannot go back to 20200101T000000Z-0000000: it is not on the host" in run.said
+    assert run.recap[first]["failed"] == 1
+    assert all(run.recap[name]["failed"] == 0 for name in rest), "the rollback went on past the failed host"
+    assert currents(lab) == before and ledgers(lab) == entries
+    assert lab.lock("staging") is None
+
+
+def test_a_service_deployed_absent_stops_and_keeps_its_files(staging):
+    lab = staging
+    name = next(n for n in lab.names("staging") if "moderation" in lab.by_name(n).services)
+    host = lab.host(name)
+    release = host.file("/opt/pakashop/moderation/current").linked_to
+    run = lab.playbook("deploy.yml", "-l", "staging", "-e", "services=moderation", "-e", "service_state=absent")
+    try:
+        assert run.rc == 0, run.output[-3000:]
+        assert not host.service("pakashop-moderation@1").is_running
+        assert not host.service("pakashop-moderation@1").is_enabled
+        assert host.file(release).is_directory and host.file("/etc/pakashop/moderation.env").exists
+        assert host.file("/var/lib/pakashop/ledger/moderation.json").exists
+    finally:
+        again = lab.playbook("deploy.yml", "-l", "staging", "-e", "services=moderation")
+    assert again.rc == 0, again.output[-3000:]
+    assert host.service("pakashop-moderation@1").is_running and host.service("pakashop-moderation@1").is_enabled
+
+
 def test_verify_fails_on_a_stopped_unit_and_names_it(staging):
     lab = staging
     name = next(n for n in lab.names("staging") if "moderation" in lab.by_name(n).services)

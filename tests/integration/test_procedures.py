@@ -90,6 +90,11 @@ def test_promote_refuses_while_a_staging_instance_is_down(lab):
 
 def test_promote_fast_forwards_production_to_the_verified_head_of_main(lab):
     main = lab.head("main")
+    before = lab.head("production")
+    checked = lab.playbook("promote.yml", "--check")
+    assert checked.rc == 0, checked.output[-3000:]
+    assert f"production would move from {before[:12]} to {main[:12]}" in checked.said
+    assert lab.head("production") == before  # check mode moves nothing
     run = lab.playbook("promote.yml")
     assert run.rc == 0, run.output[-3000:]
     assert lab.head("production") == main
@@ -107,6 +112,11 @@ def test_promote_refuses_while_production_has_an_unsynced_hotfix(lab):
 
 def test_hotfix_sync_fast_forwards_main(lab):
     # main has nothing production lacks: it was promoted before the hotfix.
+    before = lab.head("main")
+    checked = lab.playbook("hotfix_sync.yml", "--check")
+    assert checked.rc == 0, checked.output[-3000:]
+    assert "main would catch up with production by a fast-forward" in checked.said
+    assert lab.head("main") == before  # check mode pushes nothing
     run = lab.playbook("hotfix_sync.yml")
     assert run.rc == 0, run.output[-3000:]
     assert lab.head("main") == lab.head("production")

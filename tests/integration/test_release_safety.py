@@ -14,7 +14,7 @@ import time
 import pytest
 import yaml
 
-from conftest import BIN, CHECKOUT
+from conftest import BIN, CHECKOUT, instance_port
 
 GOOD_API = (CHECKOUT / "examples/backend/api/main.py").read_text()
 
@@ -33,12 +33,13 @@ def restore_api(staging):
 
 # A release that exits at start crash-loops ('restarting') until systemd
 # gives up on it ('unit'), whichever the gate sees first.
-@pytest.mark.parametrize("breakage, line, gates", [
-    ("exits at start", "raise SystemExit('api: DATABASE_URL is not set')", ("restarting", "unit")),
-    ("health never turns OK", "Service.health = lambda self: 1 / 0", ("health",)),
-    ("reports the wrong commit", "service.commit = '0' * 40", ("version",)),
+@pytest.mark.parametrize("breakage, line, gates, journal", [
+    ("exits at start", "raise SystemExit('api: DATABASE_URL is not set')", ("restarting", "unit"),
+     "api: DATABASE_URL is not set"),
+    ("health never turns OK", "Service.health = lambda self: 1 / 0", ("health",), None),
+    ("reports the wrong commit", "service.commit = '0' * 40", ("version",), None),
 ])
-def test_a_failed_gate_puts_the_previous_release_back(staging, restore_api, breakage, line, gates):
+def test_a_failed_gate_puts_the_previous_release_back(staging, restore_api, breakage, line, gates, journal):
     lab = staging
     # What staging serves now (earlier tests may have moved main past it).
     before = lab.serving("api")
@@ -55,12 +56,33 @@ def test_a_failed_gate_puts_the_previous_release_back(staging, restore_api, brea
     assert gate, f"none of the gates {gates} named in: {run.output[-2000:]}"
     assert "which is serving and healthy again" in run.said
     assert "Last journal lines of pakashop-api@1.service" in run.said
+    if journal:  # the lines themselves, not only their header
+        assert journal in run.said.split("Last journal lines of pakashop-api@1.service", 1)[1]
     # every api instance in staging still serves what it served before
     assert lab.serving("api") == before
     left = [e for e in lab.ledger(host, "api") if e.get("commit") == bad]
     assert left[-1]["outcome"] == "failed" and left[-1]["failed_gate"] == gate
     current = lab.host(host).file("/opt/pakashop/api/current").linked_to
     assert lab.host(host).file(f"{current}/REVISION").content_string.strip() == before[host][0]
+
+
+def test_a_fallback_to_a_release_that_is_not_healthy_either_says_so(staging, restore_api):
+    lab = staging
+    hosts = list(lab.serving("api"))
+    # Break the running release's code on disk: it keeps serving until restarted.
+    for name in hosts:
+        lab.host(name).run("sed -i 's/^service = Service(\"api\")$/&\\nService.health = lambda self: 1 \\/ 0/' "
+                           "/opt/pakashop/api/current/api/main.py")
+    bad = lab.commit("main", {"api/main.py": api_with("raise SystemExit('api: broken at start')")},
+                     "Break api at start")
+
+    run = lab.playbook("deploy.yml", "-l", "staging", "-e", "services=api")
+
+    assert run.rc != 0
+    tried = [n for n in hosts if any(e.get("commit") == bad for e in lab.ledger(n, "api"))]
+    assert len(tried) == 1
+    assert "Went back to release" in run.said and "but it is not healthy either" in run.said
+    assert [e for e in lab.ledger(tried[0], "api") if e.get("commit") == bad][-1]["outcome"] == "failed"
 
 
 def test_errors_in_the_log_are_shown_but_do_not_fail_the_deploy(staging, restore_api):
@@ -129,17 +151,27 @@ def test_scaling_instances_starts_and_stops_exactly_the_extra_ones(staging, tmp_
     three = tmp_path / "three.yml"
     three.write_text(yaml.safe_dump(catalog))
 
+    api_hosts = list(lab.serving("api"))
+
+    def host_state(name):
+        return lab.host(name).run(
+            "readlink /opt/pakashop/*/current; md5sum /var/lib/pakashop/ledger/*.json /etc/pakashop/*.env "
+            "/etc/systemd/system/pakashop-*; ls -d /etc/systemd/system/pakashop-*.service.d; "
+            "systemctl show -p MainPID --value 'pakashop-*@*.service'").stdout
+    before = {name: host_state(name) for name in api_hosts}
     check = lab.playbook("deploy.yml", "-l", "staging", "-e", f"@{three}", "--check", "--diff")
     assert check.rc == 0, check.output[-3000:]
     assert check.changed > 0
-    api_hosts = list(lab.serving("api"))
-    assert not lab.host(api_hosts[0]).file("/etc/systemd/system/pakashop-api@3.service.d").exists
+    assert f"pakashop-api@3.service PORT={instance_port(lab.port('api'), 3)}" in check.output  # the diff
+    # check mode changed nothing: current, ledgers, env files, units, drop-ins, processes
+    assert {name: host_state(name) for name in api_hosts} == before
+    assert lab.lock("staging") is None
 
     up = lab.playbook("deploy.yml", "-l", "staging", "-e", f"@{three}")
     assert up.rc == 0, up.output[-3000:]
     for name in api_hosts:
         assert lab.host(name).service("pakashop-api@3").is_running
-        assert lab.health(name, 8102)["service"] == "api"
+        assert lab.health(name, instance_port(lab.port("api"), 3))["service"] == "api"
     gateway = next(n for n in lab.names("staging") if "gateway" in lab.by_name(n).services)
     assert lab.health(gateway, lab.port("gateway"))["upstreams"] == 3 * len(api_hosts)
 
