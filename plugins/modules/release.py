@@ -44,10 +44,10 @@ options:
         left release is recorded as C(failed), otherwise as C(rolled_back).
       - V(pruned) keeps O(keep) releases, never the current one nor the previous good one;
         unfinished releases always go, then failed ones, then the least recently used.
-      - V(query) changes nothing and reports the releases.
+      - V(query) changes nothing and reports the releases; it is named, never implied.
     type: str
     choices: [prepared, activated, confirmed, rolled_back, pruned, query]
-    default: query
+    required: true
   release:
     description: The release id (the deploy uses the commit's UTC time and short commit).
     type: str
@@ -130,6 +130,7 @@ EXAMPLES = r"""
 - name: What runs, and what could we go back to?
   pakashop.infra.release:
     service: api
+    state: query
   register: api_releases
 """
 
@@ -349,7 +350,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "service": {"type": "str", "required": True},
-            "state": {"type": "str", "default": "query",
+            "state": {"type": "str", "required": True,
                       "choices": ["prepared", "activated", "confirmed", "rolled_back",
                                   "pruned", "query"]},
             "release": {"type": "str"},

@@ -101,3 +101,8 @@ def test_prune_keeps_current_and_previous_good(tmp_path, src):
     pruned = release(tmp_path, state="pruned", keep=2)
     assert sorted(os.listdir(tmp_path / "opt/api/releases")) == ["r3", "r4"]
     assert pruned["previous_good"] == "r3"
+
+
+def test_a_call_without_a_state_is_refused_not_taken_for_a_query(tmp_path):
+    result = release(tmp_path)
+    assert result["failed"] and "state" in result["msg"]
