@@ -149,25 +149,46 @@ options:
         C(lookup) of an environment variable, as the lab's inventory does.
     type: str
     env:
+      - name: AWS_URL
       - name: AWS_ENDPOINT_URL_EC2
   aws_profile:
-    description: The AWS profile (of C(~/.aws/config)) to take credentials and the default region from.
+    description:
+      - The AWS profile (of C(~/.aws/config)) to take credentials and the default region from.
+      - When the file does not set it, C(AWS_PROFILE), else C(AWS_DEFAULT_PROFILE), as in C(amazon.aws.aws_ec2).
     type: str
     aliases: [profile]
     env:
+      - name: AWS_DEFAULT_PROFILE
       - name: AWS_PROFILE
   aws_access_key:
-    description: The AWS access key id. Unset, the standard boto3 chain provides credentials.
+    description:
+      - The AWS access key id. When neither the file nor the environment sets it, the standard
+        boto3 chain provides credentials (a profile, an instance or OIDC role).
+      - When the file does not set it, C(AWS_ACCESS_KEY_ID), else C(AWS_ACCESS_KEY), as in
+        C(amazon.aws.aws_ec2).
     type: str
     aliases: [access_key, aws_access_key_id]
+    env:
+      - name: AWS_ACCESS_KEY
+      - name: AWS_ACCESS_KEY_ID
   aws_secret_key:
-    description: The AWS secret access key, with O(aws_access_key).
+    description:
+      - The AWS secret access key, with O(aws_access_key).
+      - When the file does not set it, C(AWS_SECRET_ACCESS_KEY), else C(AWS_SECRET_KEY).
     type: str
     aliases: [secret_key, aws_secret_access_key]
+    env:
+      - name: AWS_SECRET_KEY
+      - name: AWS_SECRET_ACCESS_KEY
   aws_session_token:
-    description: The session token of temporary credentials.
+    description:
+      - The session token of temporary credentials.
+      - When the file does not set it, C(AWS_SESSION_TOKEN), else C(AWS_SECURITY_TOKEN).
     type: str
     aliases: [session_token, security_token]
+    env:
+      - name: AWS_SECURITY_TOKEN
+      - name: AWS_SESSION_TOKEN
   assume_role_arn:
     description:
       - The ARN of an IAM role to assume (through STS) before listing instances; the credentials
@@ -337,8 +358,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _cache_key(self, path):
         """The file's key plus a digest of what selects the instances, so that
         a changed filter or region is never answered from the cache."""
+        # never a secret in the key (it names the cache file): a session token
+        # from the environment also changes with every session
         selection = {"regions": self._regions, "queries": self._queries,
-                     **{k: v for k, v in self._connection.items() if k != "aws_secret_key"}}
+                     **{k: v for k, v in self._connection.items()
+                        if k not in ("aws_secret_key", "aws_session_token")}}
         if not self._regions:  # the default region may change with the environment
             selection["default_region"] = self._default_region()
         digest = hashlib.sha256(json.dumps(selection, sort_keys=True, default=str).encode())

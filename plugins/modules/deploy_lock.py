@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: deploy_lock
 short_description: Take, release or break an environment's deploy lock
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - One run at a time per environment. The lock is an item of a DynamoDB table that every
     runner of the environment shares (on the controller, with conditional writes); it names

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: preflight
 short_description: Check every input of a run before anything changes
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs on the controller, once per run, before the deploy lock is taken and before
     any host is touched. Checks the playbook's settings, that the run's hosts belong to

@@ -24,8 +24,9 @@ IMAGE = "ami-12c6146b"  # moto accepts any image id; describing its catalogue ta
 @pytest.fixture
 def aws_env(monkeypatch, tmp_path):
     """Credentials from the environment only, nothing from this machine's ~/.aws."""
-    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL",
-                "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN", "AWS_MAX_ATTEMPTS"):
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL", "AWS_URL",
+                "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_MAX_ATTEMPTS"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -380,6 +381,39 @@ def test_profile_gives_credentials_and_region(ec2, tmp_path, aws_env):
     (tmp_path / "aws-config").write_text(f"[profile shop]\nregion = {OTHER_REGION}\n"
                                          "aws_access_key_id = AKIDSHOP\naws_secret_access_key = secret\n")
     assert group(inventory(tmp_path, "hostnames: [tag:Name]\naws_profile: shop\n", regions=None), "all") == ["stg-1"]
+
+
+def test_keys_from_amazon_aws_environment_names(ec2, tmp_path, aws_env):
+    """AWS_ACCESS_KEY and AWS_SECRET_KEY, which boto3 alone does not read, as amazon.aws takes them."""
+    launch(ec2, "stg-1", pakashop("staging"))
+    aws_env.delenv("AWS_ACCESS_KEY_ID")
+    aws_env.delenv("AWS_SECRET_ACCESS_KEY")
+    aws_env.setenv("AWS_ACCESS_KEY", "AKIDEXAMPLE")
+    aws_env.setenv("AWS_SECRET_KEY", "secret")
+    assert group(inventory(tmp_path), "all") == ["stg-1"]
+
+
+def test_default_profile_from_the_environment(ec2, tmp_path, aws_env):
+    launch(boto3.client("ec2", region_name=OTHER_REGION), "stg-1", pakashop("staging"))
+    aws_env.delenv("AWS_ACCESS_KEY_ID")
+    aws_env.delenv("AWS_SECRET_ACCESS_KEY")
+    aws_env.setenv("AWS_DEFAULT_PROFILE", "shop")
+    (tmp_path / "aws-config").write_text(f"[profile shop]\nregion = {OTHER_REGION}\n"
+                                         "aws_access_key_id = AKIDSHOP\naws_secret_access_key = secret\n")
+    assert group(inventory(tmp_path, regions=None), "all") == ["stg-1"]
+
+
+def test_endpoint_url_from_the_environment(ec2, tmp_path, aws_env):
+    aws_env.setenv("AWS_URL", "http://127.0.0.1:9")
+    aws_env.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert "Cannot reach the EC2 endpoint http://127.0.0.1:9" in failure(tmp_path)
+
+
+def test_the_inventory_file_wins_over_the_environment(ec2, tmp_path, aws_env):
+    aws_env.setenv("AWS_URL", "http://127.0.0.1:9")
+    aws_env.setenv("AWS_MAX_ATTEMPTS", "1")
+    message = failure(tmp_path, "endpoint_url: http://127.0.0.1:8\n")
+    assert "Cannot reach the EC2 endpoint http://127.0.0.1:8" in message and "127.0.0.1:9" not in message
 
 
 def test_assume_role_lists_the_role_account(ec2, tmp_path):
