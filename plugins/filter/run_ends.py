@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: run_ends
 short_description: Whether the current batch is the last one a serial play will run
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - A play with C(serial) runs its hosts in batches. It ends after the batch that holds its last
     host, or after a batch in which every host failed, or more than O(max_fail_percentage) of

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: service_entry
 short_description: One service's catalog entry with every default applied
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The entry of O(service) in the service catalog, with the defaults the collection applies
     (C(instances) 1, C(health_path) C(/healthz), C(identity_field) C(service), C(version_field)
