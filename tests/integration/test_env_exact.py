@@ -145,7 +145,9 @@ def test_a_redeploy_of_the_same_values_changes_nothing(runs):
 def test_a_nul_is_refused_naming_the_variable_and_not_the_secret(runs):
     nul = runs["nul"]
     assert nul.rc != 0
-    assert "the env variable TRICKY_SECRET contains a NUL character" in nul.said, nul.output[-3000:]
+    # refused in the plan, before the lock and before any host is touched
+    assert "The deploy was refused before anything was changed" in nul.said, nul.output[-3000:]
+    assert "secrets.TRICKY_SECRET holds a NUL character" in nul.said, nul.output[-3000:]
     assert runs["first_marker"] not in nul.output
 
 
