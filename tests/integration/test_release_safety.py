@@ -55,6 +55,7 @@ def test_a_failed_gate_puts_the_previous_release_back(staging, restore_api, brea
     gate = next((g for g in gates if f"api on {host}: gate '{g}' failed" in run.said), None)
     assert gate, f"none of the gates {gates} named in: {run.output[-2000:]}"
     assert "which is serving and healthy again" in run.said
+    assert lab.lock("staging") is None  # a failed task leaves staging unlocked
     assert "Last journal lines of pakashop-api@1.service" in run.said
     if journal:  # the lines themselves, not only their header
         assert journal in run.said.split("Last journal lines of pakashop-api@1.service", 1)[1]
