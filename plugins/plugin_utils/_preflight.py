@@ -165,6 +165,14 @@ def _repository(name, value):
     return f"{name} is {value!r}: give the GitHub repository as owner/name, for example -e {name}=pakashop/backend."
 
 
+def _lock_store(name, value):
+    if isinstance(value, dict) and isinstance(value.get("table"), str) and value["table"].strip():
+        return None
+    return (f"{name} names no lock table: set it in the inventory's group_vars to the DynamoDB table "
+            f"every runner of the environment shares, for example {name}: {{table: pakashop-deploy-locks, "
+            f"region: eu-west-1}} (see inventories/aws/group_vars/all/aws.yml).")
+
+
 # The rule for each setting a playbook takes; the playbooks pass theirs by name.
 SETTINGS = {
     "deploy_serial": _batch,
@@ -186,6 +194,7 @@ SETTINGS = {
     "github_repository": _repository,
     "status_output_dir": _text,
     "pakashop_strategy": _text,
+    "pakashop_lock_store": _lock_store,
 }
 
 

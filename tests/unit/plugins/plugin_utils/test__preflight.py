@@ -169,10 +169,17 @@ def test_a_bad_setting_is_refused_with_an_example(name, value):
     ("release_ref", "main"), ("release_ref", "feature/x"), ("release_ref", "3f4a276"), ("release_ref", "v1.2.0"),
     ("release_ref", "main~1"), ("to_release", "20261201T101500Z-3f4a276"), ("to_release", ""),
     ("deploy_service_root", "/opt/pakashop"), ("github_repository", "pakashop/backend"),
-    ("deploy_serial", None),
+    ("deploy_serial", None), ("pakashop_lock_store", {"table": "pakashop-deploy-locks"}),
 ])
 def test_a_good_setting_passes(name, value):
     assert check_settings({name: value}) == []
+
+
+@pytest.mark.parametrize("store", [{}, {"region": "eu-west-1", "secret_key": "k3y-value"}, "locks", {"table": " "}])
+def test_a_lock_store_without_a_table_is_refused_without_showing_it(store):
+    problems = check_settings({"pakashop_lock_store": store})
+    assert len(problems) == 1 and problems[0].startswith("pakashop_lock_store names no lock table: set it")
+    assert "k3y-value" not in problems[0]
 
 
 def test_an_unknown_setting_is_a_bug_of_the_caller():
