@@ -1,5 +1,5 @@
 """make bench: the sections named in BENCH_SECTIONS (default all) into
-reports/bench.md and reports/bench.json."""
+reports/bench.md and reports/bench.json; exits 1 when a run failed."""
 
 import os
 import sys
@@ -21,7 +21,10 @@ def main():
         results[name] = SECTIONS[name]()
         report.write(out, results)
     print(f"bench: {out / 'bench.md'}")
-    return 0
+    failed = report.failed_runs(results)
+    if failed:
+        print(f"bench: a run failed in {', '.join(failed)} (every run in bench.json)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -55,10 +55,11 @@ def nochange_deploy(*extra, env=None):
 
 
 def fast_rollback(*extra, env=None):
-    """Roll back, then deploy forward again (untimed) for the next run."""
-    result = playbook("rollback.yml", "-l", "staging", *extra, env=env, log=LOG)
-    playbook("deploy.yml", "-l", "staging", env=env)
-    return result
+    """Roll back, then deploy forward again (untimed) for the next run; the
+    run failed when either did (the next would not roll back from a deploy)."""
+    seconds, rc, cpu = playbook("rollback.yml", "-l", "staging", *extra, env=env, log=LOG)
+    forward_rc = playbook("deploy.yml", "-l", "staging", env=env)[1]
+    return seconds, rc or forward_rc, cpu
 
 
 def deploy_kinds():

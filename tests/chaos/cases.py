@@ -8,6 +8,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+import judge
 from lab_ops import GOOD_API, STATE, api_with
 from load import Load, summary
 
@@ -118,66 +119,70 @@ def host_unreachable(lab):
         lab.stop_host(victim)
         rc = proc.wait()
         serving = [v for h, v in lab.api_versions().items() if h != victim]
+        lock_left = lab.lock_left()
         started = lab.start_host(victim)
-        rc2 = lab.deploy("-e", "deploy_lock_break=true")[0]
+        rc2 = lab.deploy()[0]
     checks = [(f"{victim} stopped mid-deploy: the deploy failed", rc != 0),
               ("the other hosts' api serve a whole release",
-               all(v in ([old, old], [new, new]) for v in serving))]
+               all(v in ([old, old], [new, new]) for v in serving)),
+              ("the failed deploy left staging unlocked", lock_left is None)]
     checks += [(f"{victim} started again", started),
-               ("a rerun (deploy_lock_break=true) converged", rc2 == 0 and lab.all_api_on(new))]
+               ("a rerun converged", rc2 == 0 and lab.all_api_on(new))]
     return _result("a host unreachable mid-deploy", "deploy fails; after the host is back a rerun converges; "
                    "0 failed requests", checks, loaded.samples)
 
 
 def killed_deploys(lab, times=int(os.environ.get("CHAOS_KILLS", "10"))):
-    """SIGKILL the deploy at a random point, then rerun; `times` times."""
+    """SIGKILL the deploy at a random point of its deploy play (the lock held),
+    then rerun; `times` times. The keeper releases a killed run's lock at once,
+    so a rerun needs no deploy_lock_break."""
     rng = random.Random(os.environ.get("CHAOS_SEED", "7"))
     converged = 0
-    points = []
-    # Kill points fall anywhere in a whole deploy: time one first.
+    kills = []
+    # Kill points fall anywhere in the deploy play but its last fifth: time one first.
     lab.commit_api(GOOD_API, "chaos: before the kills")
-    started = time.monotonic()
-    lab.deploy()
-    length = time.monotonic() - started
+    log = STATE / "chaos-kill-timing.log"
+    proc = lab.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
+    reached = lab.wait_for_output(proc, log, judge.DEPLOY_PLAY)
+    timed = proc.wait() == 0 and reached is not None
+    length = time.monotonic() - reached if timed else 0
     with Loaded(lab) as loaded:
-        for i in range(times):
+        for i in range(times if timed else 0):
             new = lab.commit_api(GOOD_API, f"chaos: kill {i}")
-            proc = lab.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api",
-                                      log=STATE / f"chaos-kill-{i}.log")
-            point = rng.uniform(1, length)
-            try:
-                proc.wait(point)
-                points.append(f"{point:.0f}s (ended before)")
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                points.append(f"{point:.0f}s")
-            rc = lab.deploy("-e", "deploy_lock_break=true")[0]
+            log = STATE / f"chaos-kill-{i}.log"
+            proc = lab.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
+            point = rng.uniform(0, 0.8 * length)
+            if lab.wait_for_output(proc, log, judge.DEPLOY_PLAY):
+                try:
+                    proc.wait(point)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            kills.append(judge.Kill(point, proc.returncode, log.read_text(encoding="utf-8"),
+                                    lab.lock_left()))
+            rc = lab.deploy()[0]
             converged += rc == 0 and lab.all_api_on(new)
-    checks = [(f"killed at {', '.join(points)} of a {length:.0f} s deploy", True),
+    checks = [("a whole deploy was timed first", timed), *judge.kill_checks(kills, length),
               (f"{converged}/{times} reruns converged", converged == times)]
-    return _result(f"deploy killed with SIGKILL, {times} times", "each rerun with deploy_lock_break=true "
-                   "converges; 0 failed requests", checks, loaded.samples)
+    return _result(f"deploy killed with SIGKILL, {times} times", "each kill lands inside the deploy and leaves "
+                   "staging unlocked; each rerun converges; 0 failed requests", checks, loaded.samples)
 
 
-def concurrent_deploys(lab):
-    """Two deploys of staging at once: the lock lets one through at a time."""
+def concurrent_deploys(lab, lock_timeout=10, retry_delay=1):
+    """Two deploys of staging at once: the lock lets one through; the other
+    waits out its lock timeout and is refused, naming the holder."""
     new = lab.commit_api(GOOD_API, "chaos: two deploys at once")
+    logs = [STATE / f"chaos-twin-{i}.log" for i in (1, 2)]
     with Loaded(lab) as loaded:
         procs = [lab.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api",
-                                    "-e", "deploy_lock_timeout=5", log=STATE / f"chaos-twin-{i}.log")
-                 for i in (1, 2)]
-        rcs = [p.wait() for p in procs]
-    outputs = [(STATE / f"chaos-twin-{i}.log").read_text(encoding="utf-8") for i in (1, 2)]
-    refused = [o for rc, o in zip(rcs, outputs) if rc != 0]
-    checks = [("one deploy succeeded", rcs.count(0) == 1),
-              ("the other failed naming the holder",
-               len(refused) == 1 and "is locked by another run (deploy of staging" in refused[0]),
-              ("the refused run touched no service", len(refused) == 1
-               and "TASK [Deploy one service]" not in refused[0]),
+                                    "-e", f"deploy_lock_timeout={lock_timeout}",
+                                    "-e", f"deploy_lock_retry_delay={retry_delay}", log=log) for log in logs]
+        ended, lock = lab.wait_all(procs, logs, judge.LOCK_TASK)
+    runs = [judge.Run(rc, waited, log.read_text(encoding="utf-8")) for (rc, waited), log in zip(ended, logs)]
+    checks = [*judge.twin_checks(runs, lock, lock_timeout, retry_delay),
               ("every api instance serves the new commit", lab.all_api_on(new))]
-    return _result("two deploys of staging at once", "one deploys, the other fails naming the holder, "
-                   "nothing interleaves; 0 failed requests", checks, loaded.samples)
+    return _result("two deploys of staging at once", f"one deploys, the other waits {lock_timeout} s and fails "
+                   "naming the holder, changing nothing; 0 failed requests", checks, loaded.samples)
 
 
 CASES = [rolling_deploy, crash_at_start, health_never_ok, host_unreachable, killed_deploys,

@@ -1,4 +1,5 @@
-"""The chaos run's view of the lab: playbooks, commits on origin, health, hosts.
+"""The chaos run's view of the lab: playbooks, commits on origin, health, hosts,
+the deploy lock.
 
 It uses whatever lab LAB_STATE, LAB_BRIDGE, LAB_SUBNET and PAKASHOP_LAB_EC2_URL
 name (the demo lab's values when unset), and only that lab's addresses.
@@ -12,6 +13,8 @@ import time
 from pathlib import Path
 from urllib.request import urlopen
 
+import boto3
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(CHECKOUT))
 
@@ -21,6 +24,7 @@ from lab.backend import GIT_IDENTITY  # noqa: E402  pylint: disable=wrong-import
 
 BIN = Path(sys.executable).parent
 GOOD_API = (CHECKOUT / "examples/backend/api/main.py").read_text()
+LOCK_TABLE = "pakashop-deploy-locks"  # in the lab's endpoint (inventories/lab/group_vars/all/lab.yml)
 
 
 def api_with(line):
@@ -30,9 +34,12 @@ def api_with(line):
 
 class Lab:
     def __init__(self):
-        self.hosts = lab_hosts(load_config())
+        config = load_config()
+        self.hosts = lab_hosts(config)
         self.origin = STATE / "backend.git"
         self.work = STATE / "chaos-work"
+        self.dynamodb = boto3.client("dynamodb", endpoint_url=config["ec2"]["endpoint"], region_name="eu-west-1",
+                                     aws_access_key_id="lab", aws_secret_access_key="lab")
 
     def staging(self):
         return [h for h in self.hosts if h.environment == "staging"]
@@ -57,6 +64,46 @@ class Lab:
         proc = self.start_playbook("deploy.yml", "-l", "staging", "-e", f"services={services}", *extra, log=log)
         rc = proc.wait()
         return rc, Path(log).read_text(encoding="utf-8")
+
+    @staticmethod
+    def wait_for_output(proc, log, text, seconds=300):
+        """The monotonic time `text` showed in `log`, or None when proc ended first or time ran out."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and proc.poll() is None:
+            if text in Path(log).read_text(encoding="utf-8"):
+                return time.monotonic()
+            time.sleep(0.2)
+        return None
+
+    def wait_all(self, procs, logs, text):
+        """Wait for every process, watching the deploy lock. ([(rc, seconds from
+        when `text` showed in its log until it ended, or None when it never
+        showed)], the first lock seen or None)."""
+        shown, ended, first_lock = {}, {}, None
+        while len(ended) < len(procs):
+            first_lock = first_lock or self.lock()
+            for i, (proc, log) in enumerate(zip(procs, logs)):
+                if i not in shown and text in Path(log).read_text(encoding="utf-8"):
+                    shown[i] = time.monotonic()
+                if i not in ended and proc.poll() is not None:
+                    ended[i] = (proc.returncode, time.monotonic() - shown[i] if i in shown else None)
+            time.sleep(0.1)
+        return [ended[i] for i in range(len(procs))], first_lock
+
+    def lock(self, environment="staging"):
+        """The environment's deploy lock in the lab's table ({holder, run_id, ...}), or None."""
+        item = self.dynamodb.get_item(TableName=LOCK_TABLE, Key={"lock_id": {"S": environment}},
+                                      ConsistentRead=True).get("Item")
+        return {k: next(iter(v.values())) for k, v in item.items()} if item else None
+
+    def lock_left(self, seconds=5, environment="staging"):
+        """None once the environment's deploy lock is gone (within `seconds`), else the lock still there."""
+        deadline = time.monotonic() + seconds
+        lock = self.lock(environment)
+        while lock and time.monotonic() < deadline:
+            time.sleep(0.2)
+            lock = self.lock(environment)
+        return lock
 
     def git(self, *args):
         return subprocess.run(["git", "-C", str(self.work), *args], check=True, capture_output=True,

@@ -1,5 +1,6 @@
 """make chaos: run the cases (all, or those named in CHAOS_CASES), write
-reports/chaos.md, exit 1 when any case falls short."""
+reports/chaos.md, exit 1 when any case falls short (2 when CHAOS_CASES names
+a case there is not)."""
 
 import os
 import sys
@@ -12,9 +13,14 @@ from lab_ops import CHECKOUT, Lab
 
 
 def main():
-    lab = Lab()
     wanted = [c for c in os.environ.get("CHAOS_CASES", "").split(",") if c]
+    unknown = sorted(set(wanted) - {c.__name__ for c in cases.CASES})
+    if unknown:
+        print(f"chaos: no case {', '.join(unknown)} (CHAOS_CASES); the cases: "
+              f"{', '.join(c.__name__ for c in cases.CASES)}", file=sys.stderr)
+        return 2
     chosen = [c for c in cases.CASES if not wanted or c.__name__ in wanted]
+    lab = Lab()
     lab.sync_backend()
     # staging deployed and healthy, every service, before the first case
     rc = lab.deploy(services="gateway,api,notifications,moderation")[0]

@@ -3,8 +3,9 @@ to make commits in, and a way to run the module and read what it returns.
 
 For the modules that gate on health (rolling_restart, service_health): real
 HTTP health endpoints on loopback, and a way to run such a module through
-Ansible's module runner with systemctl and journalctl stand-ins on PATH that
-log each call (the real units run on the lab's hosts in the integration
+Ansible's module runner with systemctl and journalctl stand-ins on PATH
+(systemd_stand_in.py: a unit can fail, restart between probes, be disabled or
+log to its journal; the real units run on the lab's hosts in the integration
 tests and Molecule)."""
 
 import json
@@ -103,22 +104,15 @@ def run(origin, tmp_path, capsys):
 CHECKOUT = Path(__file__).resolve().parents[4]
 COMMIT = "3f4a2761c0ffee0ddba11c0de5ca1ab1e5eed5ed"
 
-# Answers `show` as a running unit, `is-enabled` per a list of disabled units,
-# everything else with 0; logs every call.
-SYSTEMCTL = """#!/bin/sh
-echo "$*" >> "$CALLS"
-case "$1" in
-  show) printf 'ActiveState=active\\nSubState=running\\nNRestarts=0\\nMainPID=42\\nActiveEnterTimestamp=@1\\n' ;;
-  is-enabled) grep -qx "$3" "$DISABLED" && exit 1 || exit 0 ;;
-esac
-exit 0
-"""
+# systemctl and journalctl on PATH run systemd_stand_in.py, which answers as
+# the `units` given to run_gated say.
+STAND_IN = Path(__file__).with_name("systemd_stand_in.py")
 
 
 class Endpoints:
     """One HTTP server per name, on consecutive ports from `base`; each answers
-    /healthz with the JSON of answers[port], at first as the sample services
-    do: {"service": <name>, "version": `commit`}."""
+    /healthz with status[port] (200 at first) and the JSON of answers[port], at
+    first as the sample services do: {"service": <name>, "version": `commit`}."""
 
     commit = COMMIT
 
@@ -126,6 +120,7 @@ class Endpoints:
         self.base = self._free_ports(len(names))
         self.answers = {self.base + i: {"service": name, "version": self.commit}
                         for i, name in enumerate(names)}
+        self.status = dict.fromkeys(self.answers, 200)
         self.servers = []
         for port in self.answers:
             server = ThreadingHTTPServer(("127.0.0.1", port), self._handler(port))
@@ -133,12 +128,12 @@ class Endpoints:
             self.servers.append(server)
 
     def _handler(self, port):
-        answers = self.answers
+        answers, status = self.answers, self.status
 
         class Health(BaseHTTPRequestHandler):
             def do_GET(self):
                 body = json.dumps(answers[port]).encode()
-                self.send_response(200)
+                self.send_response(status[port])
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -180,18 +175,18 @@ def endpoints():
 @pytest.fixture
 def run_gated(tmp_path):
     """Run plugins/modules/<module>.py with these module args; returns its result
-    and the systemctl calls. Units named in `disabled` are not enabled."""
-    def run_module(module, args, disabled=()):
+    and the systemctl calls. `units` says how systemd sees each unit (systemd_stand_in.py)."""
+    def run_module(module, args, units=None):
         bin_dir = tmp_path / "bin"
         bin_dir.mkdir(exist_ok=True)
-        for name, text in (("systemctl", SYSTEMCTL), ("journalctl", "#!/bin/sh\nexit 0\n")):
-            (bin_dir / name).write_text(text)
+        for name in ("systemctl", "journalctl"):
+            (bin_dir / name).write_text(f'#!/bin/sh\nexec {sys.executable} {STAND_IN} {name} "$@"\n')
             (bin_dir / name).chmod(0o755)
-        (tmp_path / "disabled").write_text("".join(f"{unit}\n" for unit in disabled))
+        (tmp_path / "units.json").write_text(json.dumps(units or {}))
         args_file = tmp_path / "args.json"
         args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
         env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(tmp_path / "calls"),
-               "DISABLED": str(tmp_path / "disabled"), "PYTHONPATH": str(CHECKOUT / ".cache/collections")}
+               "UNITS": str(tmp_path / "units.json"), "PYTHONPATH": str(CHECKOUT / ".cache/collections")}
         (tmp_path / "calls").write_text("")
         result = subprocess.run([sys.executable, CHECKOUT / f"plugins/modules/{module}.py", args_file],
                                 capture_output=True, text=True, env=env, check=False)

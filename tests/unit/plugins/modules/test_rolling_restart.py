@@ -1,13 +1,17 @@
 """pakashop.infra.rolling_restart's order and stops, run by Ansible's module
 runner against real HTTP health endpoints on loopback. systemctl and
-journalctl are stand-ins on PATH that log each call (conftest.py): the real
-restarts and gates run on the lab's hosts in the integration tests and Molecule."""
+journalctl are stand-ins on PATH (conftest.py, systemd_stand_in.py) that can
+fail a unit, restart it or refuse its restart: the real restarts and gates run
+on the lab's hosts in the integration tests and Molecule."""
+
+API_1 = "pakashop-api@1.service"
 
 
-def restart(run_gated, services, disabled=(), check=False, **args):
+def restart(run_gated, services, disabled=(), check=False, units=None, **args):
+    units = {**{unit: {"enabled": "disabled"} for unit in disabled}, **(units or {})}
     result, calls = run_gated("rolling_restart", {
         "services": services, "settle": 0.2, "interval": 0.05, "timeout": 2,
-        **({"_ansible_check_mode": True} if check else {}), **args}, disabled=disabled)
+        **({"_ansible_check_mode": True} if check else {}), **args}, units=units)
     return result, [c.split()[1] for c in calls if c.startswith("restart ")], calls
 
 
@@ -79,3 +83,29 @@ def test_each_service_reads_the_fields_of_its_own_entry(run_gated, endpoints):
     result, restarts, _calls = restart(run_gated, services)
     assert result["failed_gates"] == [], result["verdicts"]
     assert restarts == ["pakashop-api@1.service", "pakashop-gateway@1.service", "pakashop-api@2.service"]
+
+
+def test_an_instance_that_fails_after_its_restart_fails_gate_unit_and_stops_the_waves(run_gated, endpoints):
+    failed = {"ActiveState": "failed", "SubState": "failed", "MainPID": "0"}
+    result, restarts, _calls = restart(run_gated, two_services(endpoints), units={API_1: {"show": [failed]}})
+    assert result["failed"] is True
+    assert restarts == [API_1, "pakashop-gateway@1.service"]  # api@2 untouched
+    assert result["failed_gates"] == [{"unit": API_1, "gate": "unit"}]
+    assert f"{API_1}: gate 'unit' failed - the unit is not active/running (failed/failed" in result["msg"]
+
+
+def test_a_crash_looping_instance_fails_gate_restarting_and_stops_the_waves(run_gated, endpoints):
+    # systemd restarts it twice while it is probed (a new PID each time), then it holds.
+    looping = [{"NRestarts": str(n), "MainPID": str(42 + n)} for n in (0, 1, 2)]
+    result, restarts, _calls = restart(run_gated, two_services(endpoints), units={API_1: {"show": looping}})
+    assert restarts == [API_1, "pakashop-gateway@1.service"]
+    assert result["failed_gates"] == [{"unit": API_1, "gate": "restarting"}]
+    assert f"{API_1}: gate 'restarting' failed - it restarted while being checked" in result["msg"]
+
+
+def test_an_instance_systemctl_cannot_restart_fails_gate_unit_with_systemctl_s_error(run_gated, endpoints):
+    error = f"Job for {API_1} failed because the control process exited with error code."
+    result, restarts, _calls = restart(run_gated, two_services(endpoints), units={API_1: {"restart": error}})
+    assert restarts == [API_1, "pakashop-gateway@1.service"]
+    assert result["failed_gates"] == [{"unit": API_1, "gate": "unit"}]
+    assert result["msg"].endswith(f"(systemctl: {error})")

@@ -1,12 +1,16 @@
 """pakashop.infra.service_drift's checks on real files in a temporary folder:
-what it calls drift and what it does not. (systemd and the health endpoints
-are checked on the lab's hosts by the integration tests.)"""
+what it calls drift and what it does not. The module as a whole runs through
+Ansible's module runner, against health endpoints on loopback and a
+systemctl stand-in (conftest.py, systemd_stand_in.py); the real systemd is
+checked on the lab's hosts by the integration tests."""
 
 import grp
 import hashlib
 import json
 import os
 import pwd
+
+import pytest
 
 from ansible_collections.pakashop.infra.plugins.module_utils._units import dropin_text
 from ansible_collections.pakashop.infra.plugins.modules import service_drift
@@ -94,3 +98,65 @@ def test_a_user_with_another_shell_or_home_is_drift():
         f"user root's home is {root.pw_dir}, not /opt/pakashop/api"]
     assert service_drift.user_drift("pakashop-no-such-user", "/", "/bin/sh") == [
         "user pakashop-no-such-user does not exist"]
+
+
+@pytest.fixture
+def host(tmp_path, endpoints):
+    """A host as the role leaves api (2 instances on the endpoints' ports) in
+    tmp_path: release r1 current and active, an env file, a folder, the port
+    drop-ins; the module's args for it."""
+    tree = release_tree(tmp_path, ["r1", "r2"], "r1", "active")
+    env_file = tmp_path / "api.env"
+    env_file.write_text("hello\n")
+    env_file.chmod(0o600)
+    (tmp_path / "shared").mkdir(mode=0o750)
+    for instance in (1, 2):
+        folder = tmp_path / f"systemd/pakashop-api@{instance}.service.d"
+        folder.mkdir(parents=True)
+        (folder / "port.conf").write_text(dropin_text("pakashop-api", instance, endpoints.base + instance - 1))
+    root = pwd.getpwnam("root")
+    return {**tree, "release": "r1", "expected_version": endpoints.commit, "instances": 2, "port": endpoints.base,
+            "user": "root", "home": root.pw_dir, "shell": root.pw_shell, "unit_dir": str(tmp_path / "systemd"),
+            "directories": [wanted(tmp_path / "shared", "0750")],
+            "files": [wanted(env_file, "0600", checksum=SHA1_OF_HELLO)], "enabled": ["pakashop.target"]}
+
+
+def drift(run_gated, args, units=None):
+    return run_gated("service_drift", args, units=units)[0]
+
+
+def test_a_host_as_the_role_leaves_it_has_no_drift(run_gated, host):
+    result = drift(run_gated, host)
+    assert result == {**result, "changed": False, "drift": [], "converged": True, "configured": True,
+                      "needs_daemon_reload": False}
+
+
+def test_a_unit_not_enabled_is_drift_of_the_configuration(run_gated, host):
+    units = {"pakashop.target": {"enabled": "static"}, "pakashop-api@2.service": {"enabled": "disabled"}}
+    result = drift(run_gated, host, units)
+    assert result["drift"] == ["pakashop.target is static, not enabled",
+                               "pakashop-api@2.service is disabled, not enabled"]
+    assert result["configured"] is False and result["converged"] is False
+
+
+def test_a_unit_systemctl_does_not_know_and_those_after_it_are_unknown(run_gated, host):
+    # systemctl is-enabled stops at the first unit it cannot tell about.
+    result = drift(run_gated, host, {"pakashop-api@1.service": {"enabled": None}})
+    assert result["drift"] == ["pakashop-api@1.service is unknown, not enabled",
+                               "pakashop-api@2.service is unknown, not enabled"]
+
+
+def test_a_unit_file_changed_since_systemd_loaded_it_is_drift_and_needs_a_daemon_reload(run_gated, host):
+    result = drift(run_gated, host, {"pakashop-api@2.service": {"show": [{"NeedDaemonReload": "yes"}]}})
+    assert result["drift"] == ["pakashop-api@2.service changed on disk since systemd loaded it"]
+    assert result["needs_daemon_reload"] is True and result["configured"] is False
+
+
+def test_another_release_and_an_unhealthy_instance_are_drift_but_not_of_the_configuration(run_gated, host):
+    failed = {"ActiveState": "failed", "SubState": "failed", "MainPID": "0"}
+    result = drift(run_gated, {**host, "release": "r2"}, {"pakashop-api@2.service": {"show": [failed]}})
+    assert result["drift"][0] == "current points at r1, not r2"
+    assert result["drift"][1].startswith(
+        "pakashop-api@2.service: gate 'unit' failed - the unit is not active/running (failed/failed")
+    assert len(result["drift"]) == 2
+    assert result["configured"] is True and result["converged"] is False

@@ -1,19 +1,38 @@
-"""pakashop.infra.service_health's gates on who answered the health check and
-with which version, run by Ansible's module runner against real HTTP health
-endpoints on loopback (systemctl and journalctl are stand-ins, conftest.py).
-Each check probes once (timeout 0)."""
+"""pakashop.infra.service_health's gates (the unit's state, restarts, health,
+who answered and with which version), its journal and its options, run by
+Ansible's module runner against real HTTP health endpoints on loopback
+(systemctl and journalctl are stand-ins, conftest.py and systemd_stand_in.py).
+A check probes once (timeout 0) unless it says otherwise."""
+
+import time
 
 import pytest
+
+API_1 = "pakashop-api@1.service"
+FAILED = {"ActiveState": "failed", "SubState": "failed", "MainPID": "0"}
 
 
 @pytest.fixture
 def check(run_gated, endpoints):
-    """Check instance 1 of `service` on the endpoints' first port; its result."""
-    def check_service(service="api", **args):
+    """Check instance 1 of `service` on the endpoints' first port (systemd sees
+    the units as `units` says); its result."""
+    def check_service(service="api", units=None, **args):
         return run_gated("service_health", {
             "service": service, "port": endpoints.base, "expected_version": endpoints.commit,
-            "timeout": 0, "fail_on_unhealthy": False, **args})[0]
+            "timeout": 0, "fail_on_unhealthy": False, **args}, units=units)[0]
     return check_service
+
+
+def timed(check, **args):
+    """check(**args) waiting up to 20 s, with settle 0.5; (result, seconds it took)."""
+    started = time.monotonic()
+    result = check(timeout=20, settle=0.5, interval=0.05, **args)
+    return result, time.monotonic() - started
+
+
+def restarts(*counts, pid=42):
+    """Successive `systemctl show` answers of a unit restarted `counts` times so far, a new PID each."""
+    return [{"NRestarts": str(n), "MainPID": str(pid + n)} for n in counts]
 
 
 def test_the_right_service_on_the_expected_version_passes(check):
@@ -87,3 +106,117 @@ def test_a_json_answer_that_is_not_an_object_names_no_service(check, endpoints):
     result = check()
     assert result["failed_gates"][0]["gate"] == "identity"
     assert "has no 'service' field to name api" in result["verdicts"][0]
+
+
+def test_a_failed_unit_fails_gate_unit_at_once_without_waiting_out_the_timeout(check):
+    result, seconds = timed(check, units={API_1: {"show": [FAILED]}})
+    assert result["failed_gates"] == [{"unit": API_1, "gate": "unit"}]
+    assert result["verdicts"][0].startswith(
+        f"{API_1}: gate 'unit' failed - the unit is not active/running (failed/failed, HTTP 200")
+    assert seconds < 10  # systemd gave up: waiting cannot help
+
+
+def test_a_unit_still_activating_fails_gate_unit_when_the_timeout_runs_out(check):
+    result = check(timeout=1, interval=0.05, units={API_1: {"show": [
+        {"ActiveState": "activating", "SubState": "auto-restart"}]}})
+    assert result["failed_gates"] == [{"unit": API_1, "gate": "unit"}]
+    assert "the unit is not active/running (activating/auto-restart" in result["verdicts"][0]
+
+
+def test_a_crash_looping_instance_fails_gate_restarting_without_waiting_out_the_timeout(check):
+    # Restarted twice while probed, then it holds: still a crash loop.
+    result, seconds = timed(check, units={API_1: {"show": restarts(0, 1, 2)}})
+    assert result["failed_gates"] == [{"unit": API_1, "gate": "restarting"}]
+    assert result["verdicts"][0].startswith(f"{API_1}: gate 'restarting' failed - it restarted while being checked")
+    assert result["verdicts"][0].endswith(", 2 restarts)")
+    assert seconds < 10
+
+
+def test_an_instance_that_restarts_on_every_probe_fails_gate_restarting(check):
+    # A new PID each probe, the restart count left at 0 (restarted by hand).
+    new_pids = [{"MainPID": str(pid)} for pid in range(100, 400)]
+    result = check(timeout=2, settle=0.5, interval=0.05, units={API_1: {"show": new_pids}})
+    assert result["failed_gates"] == [{"unit": API_1, "gate": "restarting"}]
+
+
+def test_an_instance_that_restarted_once_and_then_held_passes(check):
+    result = timed(check, units={API_1: {"show": restarts(0, 1)}})[0]
+    assert result["healthy"] is True, result["verdicts"]
+    assert result["instances"][0]["n_restarts"] == 1
+
+
+def test_a_health_endpoint_answering_503_fails_gate_health(check, endpoints):
+    endpoints.status[endpoints.base] = 503
+    result = check()
+    assert result["failed_gates"] == [{"unit": API_1, "gate": "health"}]
+    assert result["verdicts"][0].startswith(
+        f"{API_1}: gate 'health' failed - the health endpoint does not answer 200 (active/running, HTTP 503 in")
+
+
+def test_a_health_endpoint_nobody_answers_fails_gate_health(check, endpoints):
+    endpoints.close()
+    result = check()
+    assert result["failed_gates"] == [{"unit": API_1, "gate": "health"}]
+    assert "(active/running, health not answering, version ?, 0 restarts)" in result["verdicts"][0]
+
+
+def test_unhealthy_instances_fail_the_task_with_their_verdicts_and_only_theirs(check):
+    result = check(instances=2, fail_on_unhealthy=True, units={
+        API_1: {"show": [FAILED]}, "pakashop-api@2.service": {"show": [{"ActiveState": "inactive", "SubState": "dead"}]}})
+    assert result["failed"] is True and result["healthy"] is False
+    assert result["msg"] == "api: " + "; ".join(result["verdicts"])
+    assert [v.split(" - ")[0] for v in result["verdicts"]] == [
+        f"{API_1}: gate 'unit' failed", "pakashop-api@2.service: gate 'unit' failed"]
+    partly = check(instances=2, fail_on_unhealthy=True, units={API_1: {"show": [FAILED]}})
+    assert partly["msg"] == "api: " + partly["verdicts"][0]
+    assert partly["verdicts"][1].startswith("pakashop-api@2.service: healthy")
+
+
+def test_healthy_instances_do_not_fail_the_task(check):
+    result = check(instances=2, fail_on_unhealthy=True)
+    assert "failed" not in result and result["healthy"] is True, result
+
+
+def test_instances_and_instance_choose_which_instances_on_which_ports(check, endpoints):
+    endpoints.answers[endpoints.base + 1]["version"] = "0" * 40  # api@2 on the next port
+    assert check()["healthy"] is True
+    both = check(instances=2)
+    assert [i["url"] for i in both["instances"]] == [
+        f"http://127.0.0.1:{endpoints.base + i}/healthz" for i in (0, 1)]
+    assert both["failed_gates"] == [{"unit": "pakashop-api@2.service", "gate": "version"}]
+    assert check(instance=2)["failed_gates"] == [{"unit": "pakashop-api@2.service", "gate": "version"}]
+
+
+JOURNAL = {API_1: {"journal": [
+    {"MESSAGE": "starting", "PRIORITY": "6"},
+    {"MESSAGE": "cache warm-up failed", "PRIORITY": "4"},
+    {"MESSAGE": list(b"no DATABASE_URL \xff"), "PRIORITY": "3"},  # not UTF-8: journald gives its bytes
+]}}
+
+
+def test_the_journal_is_read_as_json_messages_strings_and_bytes_alike(check):
+    result = check(units=JOURNAL)
+    assert result["instances"][0]["journal"] == ["cache warm-up failed", "no DATABASE_URL \ufffd"]
+    assert result["instances"][0]["journal_count"] == 2
+    assert result["verdicts"][0].endswith(", 0 restarts, 2 journal lines >= warning")
+
+
+def test_journal_priority_chooses_the_lines_and_journal_lines_cuts_them(check):
+    assert check(units=JOURNAL, journal_priority="err")["instances"][0]["journal"] == ["no DATABASE_URL \ufffd"]
+    assert check(units=JOURNAL, journal_priority="info")["instances"][0]["journal_count"] == 3
+    newest = check(units=JOURNAL, journal_lines=1)["instances"][0]
+    assert newest["journal"] == ["no DATABASE_URL \ufffd"] and newest["journal_count"] == 2
+    assert check(units=JOURNAL, journal_lines=0)["instances"][0]["journal"] == []
+
+
+def warnings(result):
+    """The module's warnings as text (ansible-core 2.19 returns each in a WarningSummary)."""
+    return [w if isinstance(w, str) else w["event"]["msg"] for w in result.get("warnings", [])]
+
+
+def test_journal_lines_are_a_warning_unless_warn_on_journal_is_false(check):
+    assert warnings(check(units=JOURNAL)) == [
+        f"{API_1}: 2 journal lines of priority warning or worse since it started; newest: "
+        "cache warm-up failed | no DATABASE_URL \ufffd"]
+    assert warnings(check(units=JOURNAL, warn_on_journal=False)) == []
+    assert warnings(check()) == []

@@ -1,0 +1,65 @@
+"""tests/bench/report.py: which runs failed and the aims, never from a failed
+run; and run.py's exit code, without a lab."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture
+def bench(scripts):
+    return scripts("bench", "report", "run")
+
+
+def measured(median, ok=True):
+    return {"median_s": median, "runs_s": [median] * 3, "median_cpu_s": 1.0, "all_ok": ok}
+
+
+def results(failed=()):
+    """Every measurement the aims use, all runs passed but those named in `failed`."""
+    def m(name, median):
+        return measured(median, ok=name not in failed)
+    return {"deploy": {"changed deploy": m("changed deploy", 60.0), "no-change redeploy": m("no-change redeploy", 12.0),
+                       "fast rollback": m("fast rollback", 30.0)},
+            "settings": {"pipelining": {"on": m("pipelining on", 60.0), "off": m("pipelining off", 90.0)}},
+            "scaling": {"2 hosts": m("2 hosts", 60.0), "8 hosts": m("8 hosts", 80.0)}}
+
+
+def test_the_aims_are_computed_from_measurements_whose_runs_all_passed(bench):
+    assert bench.report.aims(results()) == [
+        ("no-change redeploy < 1/3 of a changed deploy", 0.2, 1 / 3),
+        ("fast rollback < 1/4 of a changed deploy", 0.5, 0.25),
+        ("8 hosts < 1.5x 2 hosts", 1.33, 1.5)]
+
+
+def test_an_aim_is_not_computed_from_a_measurement_with_a_failed_run(bench):
+    aims = bench.report.aims(results(failed=["no-change redeploy", "2 hosts"]))
+    assert [measured for _aim, measured, _limit in aims] == [None, 0.5, None]
+    # the changed deploy is the measure of two aims
+    assert [m for _a, m, _l in bench.report.aims(results(failed=["changed deploy"]))] == [None, None, 1.33]
+
+
+def test_failed_runs_names_each_measurement_with_a_failed_run(bench):
+    assert bench.report.failed_runs(results()) == []
+    assert bench.report.failed_runs(results(failed=["fast rollback", "pipelining off"])) == [
+        "deploy: fast rollback", "settings: pipelining off"]
+
+
+def test_the_report_says_an_aim_was_not_measured_and_why(bench, tmp_path):
+    bench.report.write(tmp_path, results(failed=["no-change redeploy"]))
+    text = (tmp_path / "bench.md").read_text()
+    assert "| no-change redeploy < 1/3 of a changed deploy | - | no |" in text
+    assert "| fast rollback < 1/4 of a changed deploy | 0.5 | no |" in text
+    assert "Not measured from a measurement with a failed run: deploy: no-change redeploy." in text
+    assert "| pipelining on | 60.0 | 1.0 | [60.0, 60.0, 60.0] | True |" in text
+    assert json.loads((tmp_path / "bench.json").read_text())["deploy"]["no-change redeploy"]["all_ok"] is False
+
+
+def test_make_bench_exits_1_when_a_run_failed_and_0_when_none_did(bench, monkeypatch, tmp_path):
+    run = bench.run
+    monkeypatch.setenv("BENCH_REPORTS", str(tmp_path))
+    monkeypatch.setenv("BENCH_SECTIONS", "deploy")
+    monkeypatch.setitem(run.SECTIONS, "deploy", lambda: {"changed deploy": measured(60.0, ok=False)})
+    assert run.main() == 1
+    monkeypatch.setitem(run.SECTIONS, "deploy", lambda: {"changed deploy": measured(60.0)})
+    assert run.main() == 0

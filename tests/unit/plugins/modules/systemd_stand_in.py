@@ -1,0 +1,83 @@
+"""systemctl and journalctl for the gated modules' unit tests (conftest.py's
+run_gated puts both on PATH): `systemd_stand_in.py systemctl|journalctl ARGS`.
+
+$UNITS (JSON) says how systemd sees each unit, by name:
+  show     the answers to its successive `systemctl show`, each a change to
+           RUNNING; the last one repeats (so a unit can crash, or restart
+           between two probes)
+  enabled  its `is-enabled` state (default "enabled"); null: systemctl knows
+           no such unit and stops there
+  restart  an error message that makes `systemctl restart` fail
+  journal  its records as `journalctl --output json` prints them; the stand-in
+           keeps those of --priority or worse, as journalctl does
+systemctl logs each call's arguments to $CALLS, one line each.
+"""
+
+import json
+import os
+import sys
+
+RUNNING = {"ActiveState": "active", "SubState": "running", "NRestarts": "0", "MainPID": "42",
+           "ActiveEnterTimestamp": "@1", "NeedDaemonReload": "no"}
+PRIORITIES = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
+
+
+def journalctl(args, units):
+    worst = PRIORITIES.index(args[args.index("--priority") + 1])
+    for record in units.get(args[args.index("--unit") + 1], {}).get("journal", []):
+        if int(record.get("PRIORITY", 6)) <= worst:
+            print(json.dumps(record))
+    return 0
+
+
+def show(args, named, units, calls):
+    wanted = [p for a in args if a.startswith("--property=") for p in a[len("--property="):].split(",")]
+    blocks = []
+    for unit in named:
+        answers = units.get(unit, {}).get("show", [{}])
+        asked = sum(line.split()[:2] == ["show", unit] for line in calls)  # this call included
+        answer = {**RUNNING, "Id": unit, **answers[min(asked, len(answers)) - 1]}
+        blocks.append("".join(f"{p}={answer[p]}\n" for p in wanted))
+    print("\n".join(blocks), end="")
+    return 0
+
+
+def is_enabled(args, named, units):
+    rc = 0
+    for unit in named:
+        state = units.get(unit, {}).get("enabled", "enabled")
+        if state is None:
+            print(f"Failed to get unit file state for {unit}: No such file or directory", file=sys.stderr)
+            return 1
+        if "--quiet" not in args:
+            print(state)
+        rc = rc or int(state != "enabled")
+    return rc
+
+
+def systemctl(args, units):
+    with open(os.environ["CALLS"], "a", encoding="utf-8") as log:
+        log.write(" ".join(args) + "\n")
+    with open(os.environ["CALLS"], encoding="utf-8") as log:
+        calls = log.read().splitlines()
+    named = [a for a in args[1:] if not a.startswith("-")]
+    if args[0] == "show":
+        return show(args, named, units, calls)
+    if args[0] == "is-enabled":
+        return is_enabled(args, named, units)
+    error = units.get(named[0], {}).get("restart") if args[0] == "restart" else None
+    if error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+def main():
+    with open(os.environ["UNITS"], encoding="utf-8") as spec:
+        units = json.load(spec)
+    program, args = sys.argv[1], sys.argv[2:]
+    return journalctl(args, units) if program == "journalctl" else systemctl(args, units)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
