@@ -42,6 +42,8 @@ def _age(seconds):
 
 
 def describe(lock, now):
+    if not lock:  # taken and released again between two reads
+        return "a run that has just ended"
     left = lock["expires_at"] - now
     return (f"{lock['holder']} (run {lock['run_id']}); its lease "
             + (f"runs out in {_age(left)}" if left > 0 else f"ran out {_age(-left)} ago"))
@@ -81,13 +83,14 @@ class ActionModule(ActionBase):
             if held:
                 break
             waited_for = current
-            if time.monotonic() + args["retry_delay"] > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 now = int(time.time())
                 return {"failed": True, "reason": "held", "lock": current,
                         "msg": (f"{name} is locked by another run, {describe(current, now)}, and stayed locked "
                                 f"for {args['timeout']} s: let that run finish; if it is dead, its lock goes "
                                 f"when its lease runs out, or run again with -e deploy_lock_break=true.")}
-            time.sleep(args["retry_delay"])
+            time.sleep(min(args["retry_delay"], remaining))  # the last try at the deadline
         # The keeper watches this ansible-playbook (the parent of this worker).
         ppid = os.getppid()
         keeper = start_keeper({"store": args["store"], "name": name, "run_id": run_id, "lease": args["lease"],
@@ -96,7 +99,8 @@ class ActionModule(ActionBase):
         result = {"changed": False, "acquired": True, "run_id": run_id, "holder": holder, "keeper_pid": keeper,
                   "lock": current, "waited": waited,
                   "msg": f"{name} locked for this run ({holder}, run {run_id})"
-                         + (f" after waiting {waited} s for {waited_for['holder']}" if waited_for else "")}
+                         + (f" after waiting {waited} s for {describe(waited_for, int(time.time())).split(' (run ')[0]}"
+                            if waited_for else "")}
         if taken_over:
             warning = (f"took over the deploy lock of {name} from a run whose lease ran out: "
                        f"{describe(taken_over, int(time.time()))}; that run died or lost its controller, "
