@@ -41,8 +41,8 @@ class ActionModule(ActionBase):
             environment, found = check_environment(hosts, args["limited"])
             problems += found
         # The catalog is checked on every host of the environments the run touches.
-        environments = [environment] if environment else sorted({v["environment"] for v in hosts.values()
-                                                                  if v["environment"]})
+        environments = [environment] if environment else sorted(
+            {v["environment"] for v in hosts.values() if v["environment"]})
         environment_hosts = described(sorted({h for e in environments for h in groups.get(e, [])})) \
             if environments else hosts
         catalog = args["catalog"]
