@@ -13,8 +13,10 @@ APT_PACKAGES := systemd-container debootstrap git openssh-client iproute2 python
 TEST_LAB_BRIDGE ?= br-pktest
 TEST_LAB_SUBNET ?= 10.213.1
 TEST_LAB_EC2_PORT ?= 5056
+TEST_LAB_FRONTEND_PORT ?= 5066
 TEST_LAB := LAB_STATE=$(CURDIR)/.lab-test LAB_BRIDGE=$(TEST_LAB_BRIDGE) LAB_SUBNET=$(TEST_LAB_SUBNET) \
-            PAKASHOP_LAB_EC2_URL=http://127.0.0.1:$(TEST_LAB_EC2_PORT)
+            PAKASHOP_LAB_EC2_URL=http://127.0.0.1:$(TEST_LAB_EC2_PORT) \
+            PAKASHOP_LAB_FRONTEND_URL=http://127.0.0.1:$(TEST_LAB_FRONTEND_PORT)
 
 .PHONY: help demo test venv deps collection lab-up lab-down lab-status lab-clean \
         lint sanity workflows ee unit integration molecule test-lab-down chaos bench
@@ -105,7 +107,8 @@ molecule: venv deps
 test-lab-down: venv
 	$(TEST_LAB) $(PY) -m lab down
 	LAB_STATE=$(CURDIR)/.lab-molecule LAB_BRIDGE=br-pkmol LAB_SUBNET=10.213.2 \
-	  PAKASHOP_LAB_EC2_URL=http://127.0.0.1:5057 $(PY) -m lab down
+	  PAKASHOP_LAB_EC2_URL=http://127.0.0.1:5057 PAKASHOP_LAB_FRONTEND_URL=http://127.0.0.1:5067 \
+	  $(PY) -m lab down
 
 # The inventory benchmark (not part of `make test`): pakashop.infra.ec2 beside
 # amazon.aws.aws_ec2, which only the benchmark's own venv has.
@@ -120,7 +123,7 @@ $(BENCH_VENV)/.installed: tests/bench/inventory/requirements.txt
 	touch $@
 
 # Not part of `make test`: each runs on the lab that LAB_STATE, LAB_BRIDGE,
-# LAB_SUBNET and PAKASHOP_LAB_EC2_URL name (the demo lab when unset), starts
+# LAB_SUBNET, PAKASHOP_LAB_EC2_URL and PAKASHOP_LAB_FRONTEND_URL name (the demo lab when unset), starts
 # it when needed and leaves it up. CHAOS_CASES / BENCH_SECTIONS pick a subset.
 chaos: lab-up
 	cd tests/chaos && ../../$(PY) run.py

@@ -1,7 +1,8 @@
 """The local lab: ``python -m lab up|down|status|endpoints [ENV]|ssh NAME [CMD]``.
 
 Real systemd hosts (systemd-nspawn) on a private bridge, a local EC2 endpoint
-(moto server) that describes them, and the sample backend in a bare git repo.
+(moto server) that describes them, the sample backend in a bare git repo, and
+a stand-in of Vercel's and GitHub's APIs that the repo's pushes drive.
 Runtime state lives in ``.lab/`` of the checkout; the base image is cached in
 ``/var/cache/pakashop-lab`` (LAB_CACHE) and built on first use.
 """
@@ -18,6 +19,7 @@ import yaml
 
 from lab import backend, hosts
 from lab.ec2 import Endpoint
+from lab.frontend import FrontendEndpoint
 from lab.util import log, run, wait_until
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -28,12 +30,14 @@ SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/nul
 
 def load_config():
     """lab/lab.yml, with overrides from the environment (LAB_BRIDGE, LAB_SUBNET,
-    PAKASHOP_LAB_EC2_URL, LAB_<ENV>_HOSTS) so that a second checkout can run a
+    PAKASHOP_LAB_EC2_URL, PAKASHOP_LAB_FRONTEND_URL, LAB_<ENV>_HOSTS) so that a second checkout can run a
     lab of its own beside the first."""
     config = yaml.safe_load((CHECKOUT / "lab/lab.yml").read_text())
     config["network"]["bridge"] = os.environ.get("LAB_BRIDGE", config["network"]["bridge"])
     config["network"]["subnet"] = os.environ.get("LAB_SUBNET", config["network"]["subnet"])
     config["ec2"]["endpoint"] = os.environ.get("PAKASHOP_LAB_EC2_URL", config["ec2"]["endpoint"])
+    config["frontend"]["endpoint"] = os.environ.get("PAKASHOP_LAB_FRONTEND_URL",
+                                                    config["frontend"]["endpoint"])
     for env, spec in config["environments"].items():
         override = os.environ.get(f"LAB_{env.upper()}_HOSTS")
         if override:
@@ -86,14 +90,14 @@ def owner_file(config):
 
 
 def claim_bridge(config):
-    """One lab per bridge: the bridge, subnet and EC2 port are machine-wide."""
+    """One lab per bridge: the bridge, subnet and endpoint ports are machine-wide."""
     owner_path = owner_file(config)
     owner = owner_path.read_text().strip() if owner_path.exists() else ""
     if owner and owner != str(STATE) and Path(owner).is_dir() and any(
             h.running() for h in lab_hosts_of(Path(owner), config)):
         raise SystemExit(f"lab: the lab of {owner} uses {config['network']['bridge']}; "
-                         f"run `make lab-down` there, or give this one LAB_BRIDGE, LAB_SUBNET "
-                         f"and PAKASHOP_LAB_EC2_URL of its own")
+                         f"run `make lab-down` there, or give this one LAB_BRIDGE, LAB_SUBNET, "
+                         f"PAKASHOP_LAB_EC2_URL and PAKASHOP_LAB_FRONTEND_URL of its own")
     owner_path.write_text(str(STATE))
 
 
@@ -128,7 +132,9 @@ def up():
     endpoint.start()
     endpoint.register(wanted, config["network"]["subnet"])
     endpoint.ensure_lock_table()
-    backend.ensure_origin(STATE, CHECKOUT / "examples/backend")
+    frontend = FrontendEndpoint(STATE, config["frontend"])
+    frontend.start()
+    backend.ensure_origin(STATE, CHECKOUT / "examples/backend", frontend.url)
 
     def ready(host):
         if not wait_until(lambda: host.system_state() in ("running", "degraded")
@@ -145,6 +151,7 @@ def down():
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda h: h.stop(), lab_hosts_of(STATE, config)))
     Endpoint(STATE, config["ec2"]).stop()
+    FrontendEndpoint(STATE, config["frontend"]).stop()
     owner = owner_file(config)
     if owner.exists() and owner.read_text().strip() != str(STATE):
         log(f"lab: the bridge belongs to the lab of {owner.read_text().strip()}; left as it is")
@@ -162,6 +169,8 @@ def status():
     config = load_config()
     endpoint = Endpoint(STATE, config["ec2"])
     print(f"EC2 endpoint  {endpoint.url}  {'up' if endpoint.answering() else 'down'}")
+    frontend = FrontendEndpoint(STATE, config["frontend"])
+    print(f"Vercel/GitHub {frontend.url}  {'up' if frontend.answering() else 'down'}")
     print(f"origin        {STATE / 'backend.git'}")
     for host in lab_hosts(config):
         print(f"{host.name:8} {host.address:14} {host.environment:11} "

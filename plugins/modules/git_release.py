@@ -16,7 +16,7 @@ description:
     environment's branch.
   - O(operation=promote) moves O(production_branch) to a commit of O(main_branch),
     by a fast-forward push, or by opening a GitHub pull request when
-    O(github_repository) is given.
+    O(github_repository) is given (and merging it with O(github_merge)).
   - O(operation=hotfix_sync) brings O(main_branch) up to date with O(production_branch)
     after a hotfix.
   - O(operation=revert) reverts one commit on a branch and pushes the revert.
@@ -109,9 +109,18 @@ options:
         opens a pull request from O(main_branch) to O(production_branch) instead of pushing
         (and reports the one already open, if any).
     type: str
+  github_merge:
+    description:
+      - O(operation=promote) with O(github_repository), merge the pull request (a merge commit,
+        GitHub's C(merge_method=merge)) once it is open, provided its head is still O(commit).
+        GitHub refuses while a check the branch protection requires is not green; the module
+        then fails naming it, and nothing moves.
+      - Check the commit's checks first (M(pakashop.infra.github_checks_info)); promote.yml does.
+    type: bool
+    default: false
   github_token:
     description:
-      - A GitHub token that may open pull requests on O(github_repository). Never printed.
+      - A GitHub token that may open (and merge) pull requests on O(github_repository). Never printed.
       - By default the controller's environment variable C(GITHUB_TOKEN).
     type: str
   github_api_url:
@@ -275,6 +284,9 @@ pull_request:
     created:
       description: Whether this run opened it.
       type: bool
+    merged:
+      description: Whether this run merged it (O(github_merge)); RV(commit) is then the merge commit.
+      type: bool
 reason:
   description:
     - Why the operation was refused or failed, for a playbook that words it for its users -
@@ -416,7 +428,7 @@ def promote(git, p, check_mode):
     commits = git.commits(f"{before}..{commit}")
     result.update(commits=commits, changed=True)
     if p["github_repository"]:
-        return {**result, **pull_request(git, p, commit, main_head, commits, check_mode)}
+        return {**result, **pull_request(git, p, commit, main_head, before, commits, check_mode)}
     if not check_mode:
         git.push(commit, production)
     return {**result, "commit": commit, "pushed": not check_mode, "method": "push",
@@ -426,7 +438,7 @@ def promote(git, p, check_mode):
                    f"commit(s): {named(commits)}"}
 
 
-def pull_request(git, p, commit, main_head, commits, check_mode):
+def pull_request(git, p, commit, main_head, before, commits, check_mode):
     main, production, repository = p["main_branch"], p["production_branch"], p["github_repository"]
     if commit != main_head:
         raise Refused(f"a pull request from {main} takes its head {short(main_head)}, not "
@@ -438,21 +450,35 @@ def pull_request(git, p, commit, main_head, commits, check_mode):
     github = GitHub(p["github_api_url"], repository, p["github_token"])
     found = github.open_pull_request(main, production)
     if found:
-        return {"changed": False, "method": "pull_request",
-                "pull_request": {**found, "created": False},
-                "msg": f"pull request #{found['number']} from {main} to {production} is "
-                       f"already open: {found['url']}"}
-    if check_mode:
+        pull = {**found, "created": False}
+        said = f"pull request #{found['number']} from {main} to {production} is already open: {found['url']}"
+        if not p["github_merge"]:
+            return {"changed": False, "method": "pull_request", "pull_request": pull, "msg": said}
+    elif check_mode:
         return {"method": "pull_request", "pull_request": {"created": True},
-                "msg": f"would open a pull request from {main} to {production} on {repository} "
-                       f"for {len(commits)} commit(s): {named(commits)}"}
-    opened = github.create_pull_request(
-        main, production, f"Promote {main} to {production} ({short(commit)})",
-        "Staging was verified on {}.\n\nCommits:\n{}".format(
-            commit, "\n".join(f"- {short(c['sha'])} {c['subject']}" for c in commits)))
-    return {"method": "pull_request", "pull_request": {**opened, "created": True},
-            "msg": f"opened pull request #{opened['number']} from {main} to {production} "
-                   f"({opened['url']}) for {len(commits)} commit(s): {named(commits)}"}
+                "msg": f"would open {'and merge ' if p['github_merge'] else ''}a pull request from "
+                       f"{main} to {production} on {repository} for {len(commits)} commit(s): {named(commits)}"}
+    else:
+        opened = github.create_pull_request(
+            main, production, f"Promote {main} to {production} ({short(commit)})",
+            "Staging was verified on {}.\n\nCommits:\n{}".format(
+                commit, "\n".join(f"- {short(c['sha'])} {c['subject']}" for c in commits)))
+        pull = {**opened, "created": True}
+        said = (f"opened pull request #{opened['number']} from {main} to {production} "
+                f"({opened['url']}) for {len(commits)} commit(s): {named(commits)}")
+    if not p["github_merge"]:
+        return {"method": "pull_request", "pull_request": pull, "msg": said}
+    if check_mode:
+        return {"method": "pull_request", "pull_request": pull,
+                "msg": f"{said}; would merge it, moving {production} to a merge commit of {short(commit)}"}
+    merged = github.merge_pull_request(pull["number"], commit,
+                                       f"Merge pull request #{pull['number']}: promote {main} to "
+                                       f"{production} ({short(commit)})")
+    git.fetch()
+    return {"changed": True, "method": "pull_request", "pull_request": {**pull, "merged": True},
+            "commit": merged, "pushed": True,
+            "msg": f"{said}; merged it: {production} moved from {short(before)} to {short(merged)}, "
+                   f"a merge commit of {short(commit)}"}
 
 
 def hotfix_sync(git, p, check_mode):
@@ -553,6 +579,7 @@ def main():
             "author_name": {"type": "str"},
             "author_email": {"type": "str"},
             "github_repository": {"type": "str"},
+            "github_merge": {"type": "bool", "default": False},
             "github_token": {"type": "str", "no_log": True,
                              "fallback": (env_fallback, ["GITHUB_TOKEN"])},
             "github_api_url": {"type": "str", "default": "https://api.github.com"},

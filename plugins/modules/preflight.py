@@ -62,7 +62,10 @@ options:
         V(service_keep_releases) 2 or more; V(revert_parent) 1 or more; V(deploy_lock_break)
         and V(deploy_staging) booleans; V(release_ref) and V(revert) a commit, tag or branch;
         V(to_release) a release id; V(deploy_service_root) an absolute path;
-        V(github_repository) owner/name; V(pakashop_lock_store) a mapping that names the lock's DynamoDB C(table)."
+        V(github_repository) and V(pakashop_github_repository) owner/name; V(github_merge) and
+        V(verify_frontend) booleans; V(promote_wait) and V(promote_frontend_timeout) 0 or more seconds;
+        V(github_api_url) and V(vercel_api_url) an http(s) base URL; V(pakashop_vercel_project) one
+        line, or empty (no frontend configured); V(pakashop_lock_store) a mapping that names the lock's DynamoDB C(table)."
     type: dict
     default: {}
   services:

@@ -159,6 +159,11 @@ def _text(name, value):
     return None
 
 
+def _optional_text(name, value):
+    """Empty means not configured; otherwise one line."""
+    return None if value == "" else _text(name, value)
+
+
 def _repository(name, value):
     if value in (None, "") or REPOSITORY.match(str(value)):
         return None
@@ -171,6 +176,12 @@ def _lock_store(name, value):
     return (f"{name} names no lock table: set it in the inventory's group_vars to the DynamoDB table "
             f"every runner of the environment shares, for example {name}: {{table: pakashop-deploy-locks, "
             f"region: eu-west-1}} (see inventories/aws/group_vars/all/aws.yml).")
+def _url(name, value):
+    text = str(value)
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        return (f"{name} is {value!r}, which is not an API's base URL: give one starting with https:// "
+                f"(or http:// on loopback), for example -e {name}=https://api.github.com.")
+    return None
 
 
 # The rule for each setting a playbook takes; the playbooks pass theirs by name.
@@ -192,6 +203,14 @@ SETTINGS = {
     "revert_parent": _whole(1, 1),
     "to_release": _release_id,
     "github_repository": _repository,
+    "github_merge": _boolean,
+    "github_api_url": _url,
+    "vercel_api_url": _url,
+    "pakashop_github_repository": _repository,
+    "pakashop_vercel_project": _optional_text,
+    "promote_wait": _whole(0, 300),
+    "promote_frontend_timeout": _whole(0, 300),
+    "verify_frontend": _boolean,
     "status_output_dir": _text,
     "pakashop_strategy": _text,
     "pakashop_lock_store": _lock_store,

@@ -2,7 +2,7 @@
 EC2 endpoint and a bare origin, started fresh and brought down at the end.
 
 The tests use a lab of their own (LAB_STATE, LAB_BRIDGE, LAB_SUBNET,
-PAKASHOP_LAB_EC2_URL; the Makefile sets them) so a demo lab can stay up.
+PAKASHOP_LAB_EC2_URL, PAKASHOP_LAB_FRONTEND_URL; the Makefile sets them) so a demo lab can stay up.
 """
 
 import json
@@ -23,7 +23,8 @@ import yaml
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 TEST_LAB = {"LAB_STATE": str(CHECKOUT / ".lab-test"), "LAB_BRIDGE": "br-pktest",
-            "LAB_SUBNET": "10.213.1", "PAKASHOP_LAB_EC2_URL": "http://127.0.0.1:5056"}
+            "LAB_SUBNET": "10.213.1", "PAKASHOP_LAB_EC2_URL": "http://127.0.0.1:5056",
+            "PAKASHOP_LAB_FRONTEND_URL": "http://127.0.0.1:5066"}
 for _key, _value in TEST_LAB.items():
     os.environ.setdefault(_key, _value)
 sys.path.insert(0, str(CHECKOUT))

@@ -192,3 +192,55 @@ def run_gated(tmp_path):
                                 capture_output=True, text=True, env=env, check=False)
         return json.loads(result.stdout), (tmp_path / "calls").read_text().splitlines()
     return run_module
+
+
+# The lab's Vercel/GitHub stand-in (lab/frontend.py), for the modules that read
+# the frontend half: a real HTTP server on a free loopback port, told of every
+# push to `origin` by origin's post-receive hook, as in the lab.
+sys.path.insert(0, str(CHECKOUT))
+from lab import frontend as lab_frontend  # noqa: E402  pylint: disable=wrong-import-position
+
+VERCEL_TOKEN = "vercel-unit-token-never-printed"
+GITHUB_TOKEN = "github-unit-token-never-printed"
+PROJECT = "prj_unit0frontend"
+# Fast builds: QUEUED 0.2 s, BUILDING until 0.6 s; a check run completes at 0.4 s.
+BUILD_SECONDS = 0.6
+
+
+class StandIn:
+    def __init__(self, server, origin):
+        self.server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self.origin = origin
+
+    def protect(self, branch, contexts):
+        """Set (or, with None, remove) the checks branch protection requires on branch."""
+        with self.server.stand_in.store.lock:
+            self.server.stand_in.store.data["protection"][branch] = contexts
+
+
+@pytest.fixture
+def frontend(origin, tmp_path):
+    config = {"endpoint": "http://127.0.0.1:0", "project": PROJECT, "project_name": "pakashop-web",
+              "repository": "pakashop/backend", "vercel_token": VERCEL_TOKEN, "github_token": GITHUB_TOKEN,
+              "build_seconds": BUILD_SECONDS, "targets": {"main": "staging", "production": "production"},
+              "production_branch": "production", "required_checks": ["ci"],
+              "origin": origin.url, "store": str(tmp_path / "frontend.json")}
+    server = lab_frontend.make_server(config)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stand_in = StandIn(server, origin)
+    lab_frontend.install_hook(origin.url, stand_in.url)
+    yield stand_in
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def run_info(capsys):
+    """Run one of the collection's modules in this process; returns its result."""
+    def run_module(module, check_mode=False, **args):
+        args = {**args, "_ansible_check_mode": check_mode}
+        with patch_module_args(args), pytest.raises(SystemExit):
+            module.main()
+        return json.loads(capsys.readouterr().out)
+    return run_module

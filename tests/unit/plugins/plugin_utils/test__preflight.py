@@ -153,6 +153,9 @@ def test_every_problem_is_reported_at_once():
     ("release_ref", ""), ("release_ref", "a..b"), ("revert", "-x"), ("to_release", "latest"),
     ("to_release", "20261201-abc"), ("deploy_service_root", "opt/pakashop"),
     ("deploy_service_root", "/opt/../etc"), ("github_repository", "pakashop"), ("deploy_cache_dir", ""),
+    ("promote_wait", "5m"), ("promote_wait", -1), ("promote_frontend_timeout", "soon"), ("github_merge", "sure"),
+    ("verify_frontend", "2"), ("github_api_url", "api.github.com"), ("vercel_api_url", "https://api vercel"),
+    ("pakashop_github_repository", "backend"), ("pakashop_vercel_project", "prj\nx"),
 ])
 def test_a_bad_setting_is_refused_with_an_example(name, value):
     problems = check_settings({name: value})
@@ -170,6 +173,10 @@ def test_a_bad_setting_is_refused_with_an_example(name, value):
     ("release_ref", "main~1"), ("to_release", "20261201T101500Z-3f4a276"), ("to_release", ""),
     ("deploy_service_root", "/opt/pakashop"), ("github_repository", "pakashop/backend"),
     ("deploy_serial", None), ("pakashop_lock_store", {"table": "pakashop-deploy-locks"}),
+    ("deploy_serial", None), ("promote_wait", 0), ("promote_wait", "300"), ("github_merge", "true"),
+    ("verify_frontend", False), ("github_api_url", "https://github.example.com/api/v3"),
+    ("vercel_api_url", "http://127.0.0.1:5065"), ("pakashop_vercel_project", "prj_pakashop"),
+    ("pakashop_vercel_project", ""), ("pakashop_github_repository", ""),
 ])
 def test_a_good_setting_passes(name, value):
     assert check_settings({name: value}) == []
