@@ -176,6 +176,8 @@ def _lock_store(name, value):
     return (f"{name} names no lock table: set it in the inventory's group_vars to the DynamoDB table "
             f"every runner of the environment shares, for example {name}: {{table: pakashop-deploy-locks, "
             f"region: eu-west-1}} (see inventories/aws/group_vars/all/aws.yml).")
+
+
 def _url(name, value):
     text = str(value)
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
