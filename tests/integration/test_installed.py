@@ -56,7 +56,10 @@ def tarball(tmp_path_factory):
 def installed(tarball, tmp_path_factory):
     """(collections path, the collection's install folder)."""
     collections = tmp_path_factory.mktemp("collections")
-    done = run(BIN / "ansible-galaxy", "collection", "install", "-p", collections, tarball, cwd=collections)
+    # Only this path, and --force: a copy elsewhere (Molecule leaves one in
+    # ~/.ansible/collections) must not make galaxy skip the install.
+    done = run(BIN / "ansible-galaxy", "collection", "install", "--force", "-p", collections, tarball,
+               cwd=collections, env={"ANSIBLE_COLLECTIONS_PATH": str(collections)})
     assert done.rc == 0, done.output
     return collections, collections / "ansible_collections" / "pakashop" / "infra"
 
