@@ -1,68 +1,33 @@
 """The lab's local EC2 endpoint: a moto server on loopback, and one running
 instance in it per lab host, tagged as Pakashop's real instances are."""
 
-import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
-from urllib.request import urlopen
 
 import boto3
 
-from lab.util import log, wait_until
+from lab.util import Daemon, log
 
 CREDENTIALS = {"aws_access_key_id": "lab", "aws_secret_access_key": "lab"}
 LOCK_TABLE = "pakashop-deploy-locks"
 
 
-class Endpoint:
+class Endpoint(Daemon):
+    what = "local EC2 endpoint"
+
     def __init__(self, state_dir, config):
         self.url = config["endpoint"]
         self.region = config["region"]
         self.project = config["project"]
-        self.pid_file = Path(state_dir) / "ec2.pid"
-        self.log_file = Path(state_dir) / "ec2.log"
+        super().__init__(Path(state_dir) / "ec2.pid", Path(state_dir) / "ec2.log", self.url + "/moto-api/")
 
     def client(self):
         return boto3.client("ec2", endpoint_url=self.url, region_name=self.region, **CREDENTIALS)
 
-    def pid(self):
-        try:
-            pid = int(self.pid_file.read_text())
-            os.kill(pid, 0)
-            return pid
-        except (OSError, ValueError):
-            return None
-
-    def answering(self):
-        try:
-            with urlopen(self.url + "/moto-api/", timeout=1):
-                return True
-        except OSError:
-            return False
-
     def start(self):
-        if self.pid() and self.answering():
-            return
         url = urlparse(self.url)
-        server = Path(sys.executable).with_name("moto_server")
-        with open(self.log_file, "ab") as out:
-            proc = subprocess.Popen(
-                [server, "-H", url.hostname, "-p", str(url.port)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
-        self.pid_file.write_text(str(proc.pid))
-        if not wait_until(self.answering, 30):
-            raise SystemExit(f"lab: the local EC2 endpoint did not answer on {self.url}; "
-                             f"see {self.log_file}")
-
-    def stop(self):
-        pid = self.pid()
-        if pid:
-            os.kill(pid, signal.SIGTERM)
-            wait_until(lambda: self.pid() is None, 10, 0.1)
-        self.pid_file.unlink(missing_ok=True)
+        self.launch([Path(sys.executable).with_name("moto_server"), "-H", url.hostname, "-p", url.port], 30)
 
     def ensure_lock_table(self, table=LOCK_TABLE):
         """The deploy lock's table (inventories/lab/group_vars/all/lab.yml names it)."""

@@ -32,9 +32,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
-from urllib.request import Request, urlopen
 
-from lab.util import log, wait_until
+from lab.util import Daemon, log
 
 ZERO = "0" * 40
 GITHUB_IDENTITY = {"GIT_AUTHOR_NAME": "GitHub", "GIT_AUTHOR_EMAIL": "noreply@github.com",
@@ -413,54 +412,24 @@ def serve(config):
 
 # --- the process, for lab/__main__.py and the tests ----------------------------
 
-class FrontendEndpoint:
+class FrontendEndpoint(Daemon):
     """The stand-in as a process of its own (PID in <state>/frontend.pid)."""
+
+    what = "Vercel/GitHub stand-in"
 
     def __init__(self, state_dir, config):
         self.state_dir = Path(state_dir)
         self.url = config["endpoint"]
         self.config = {**config, "origin": str(self.state_dir / "backend.git"),
                        "store": str(self.state_dir / "frontend.json")}
-        self.pid_file = self.state_dir / "frontend.pid"
-        self.log_file = self.state_dir / "frontend.log"
-
-    def pid(self):
-        try:
-            pid = int(self.pid_file.read_text())
-            os.kill(pid, 0)
-            return pid
-        except (OSError, ValueError):
-            return None
-
-    def answering(self):
-        try:
-            with urlopen(Request(self.url + "/_lab/health"), timeout=1):
-                return True
-        except OSError:
-            return False
+        super().__init__(self.state_dir / "frontend.pid", self.state_dir / "frontend.log",
+                         self.url + "/_lab/health")
 
     def start(self):
-        if self.pid() and self.answering():
-            return
         config_file = self.state_dir / "frontend-config.json"
         config_file.write_text(json.dumps(self.config, indent=1))
-        with open(self.log_file, "ab") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "lab.frontend", str(config_file)],
-                cwd=Path(__file__).resolve().parent.parent, stdin=subprocess.DEVNULL,
-                stdout=out, stderr=out, start_new_session=True)
-        self.pid_file.write_text(str(proc.pid))
-        if not wait_until(self.answering, 15, 0.1):
-            raise SystemExit(f"lab: the Vercel/GitHub stand-in did not answer on {self.url}; "
-                             f"see {self.log_file}")
-
-    def stop(self):
-        pid = self.pid()
-        if pid:
-            os.kill(pid, signal.SIGTERM)
-            if not wait_until(lambda: self.pid() is None, 10, 0.1):
-                os.kill(pid, signal.SIGKILL)
-        self.pid_file.unlink(missing_ok=True)
+        self.launch([sys.executable, "-m", "lab.frontend", config_file], 15,
+                    cwd=Path(__file__).resolve().parent.parent)
 
 
 if __name__ == "__main__":
