@@ -74,8 +74,8 @@ def run_step(step_id, inputs, github):
                           timeout=PLAYBOOK_TIMEOUT)
 
 
-def run_like_ci(lab, work, secret_vars):
-    """The job's steps for deploy.yml --limit staging, as GitHub runs them."""
+def run_like_ci(lab, work, secret_vars, playbook="deploy.yml"):
+    """The job's steps for a playbook (deploy.yml) --limit staging, as GitHub runs them."""
     work.mkdir()
     ident = f"test-{uuid.uuid4().hex[:8]}"
     github = {"RUNNER_TEMP": str(work), "GITHUB_ENV": str(work / "github_env"),
@@ -85,7 +85,7 @@ def run_like_ci(lab, work, secret_vars):
               "AWS_SESSION_TOKEN": CREDENTIAL}
     Path(github["GITHUB_ENV"]).touch()
     inputs = {"SSH_KEY": lab.key.read_text(), "SECRET_VARS": secret_vars, "EXTRA_VARS": "{}",
-              "PLAYBOOK": "deploy.yml", "LIMIT": "staging", "TITLE": "Deploy staging", "REPORT": "",
+              "PLAYBOOK": playbook, "LIMIT": "staging", "TITLE": "Deploy staging", "REPORT": "",
               "RUN_VARS_FILE": str(work / "pakashop" / "run-vars.json"),
               "SECRET_VARS_FILE": str(work / "pakashop" / "secret-vars.yml"),
               "PAKASHOP_CI_RUN": f"https://ci.example/runs/{ident}"}
@@ -222,3 +222,19 @@ def test_ci_credentials_in_the_environment_stay_out_of_what_is_uploaded(runs, wh
     assert holding([run.artifacts], CREDENTIAL) == [str(run.artifacts / "command")]
     assert existing_names(run.uploaded) == {"job_events", "stdout", "status", "rc", "summary.md"}
     assert holding(run.uploaded, CREDENTIAL) == []
+
+
+# The lab stand-in's tokens (lab/lab.yml), given as CI gives secrets.
+FRONTEND_TOKENS = {"vercel_token": "lab-vercel-token", "github_token": "lab-github-token"}
+
+
+def test_the_frontend_tokens_stay_out_of_a_status_run_s_artifacts(lab, runs, tmp_path):
+    run = run_like_ci(lab, tmp_path / "status", yaml.safe_dump(FRONTEND_TOKENS), playbook="status.yml")
+    try:
+        assert run.rc == 0, run.output[-3000:]
+        assert "READY" in run.output, "status read no Vercel deployment: the check below proves nothing"
+        for token in FRONTEND_TOKENS.values():
+            assert holding([run.artifacts], token) == [], token
+            assert token not in run.output and token not in run.summary
+    finally:
+        shutil.rmtree(run.artifacts, ignore_errors=True)
