@@ -83,7 +83,8 @@ def test_a_rollback_that_cannot_go_back_stops_at_the_first_host_and_changes_noth
     run = lab.playbook("rollback.yml", "-l", "staging", "-e", "services=api",
                        "-e", "to_release=20200101T000000Z-0000000")
     assert run.rc != 0
-    failed = [name for name in before if run.recap[name]["failed"]]
+    # a host the run stopped before is not even in the recap
+    failed = [name for name in before if run.recap.get(name, {}).get("failed")]
     assert len(failed) == 1, f"the rollback went on past the failed host: {run.recap}"
     assert f"api on {failed[0]} cannot go back to 20200101T000000Z-0000000: it is not on the host" in run.said
     assert currents(lab) == before and ledgers(lab) == entries
