@@ -82,7 +82,7 @@ class ActionModule(ActionBase):
             held, current, taken_over = lock.acquire(run_id, holder, args["lease"])
             if held:
                 break
-            waited_for = current
+            waited_for = current or waited_for  # None when it was released between two reads
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 now = int(time.time())
@@ -99,8 +99,7 @@ class ActionModule(ActionBase):
         result = {"changed": False, "acquired": True, "run_id": run_id, "holder": holder, "keeper_pid": keeper,
                   "lock": current, "waited": waited,
                   "msg": f"{name} locked for this run ({holder}, run {run_id})"
-                         + (f" after waiting {waited} s for {describe(waited_for, int(time.time())).split(' (run ')[0]}"
-                            if waited_for else "")}
+                         + (f" after waiting {waited} s for {waited_for['holder']}" if waited_for else "")}
         if taken_over:
             warning = (f"took over the deploy lock of {name} from a run whose lease ran out: "
                        f"{describe(taken_over, int(time.time()))}; that run died or lost its controller, "

@@ -34,7 +34,7 @@ from ansible.utils.collection_loader._collection_finder import _AnsibleCollectio
 if not any(isinstance(f, _AnsibleCollectionFinder) for f in sys.meta_path):
     _AnsibleCollectionFinder(paths=[str(CHECKOUT / ".cache/collections")])._install()
 
-from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port, instances  # noqa: E402,F401  pylint: disable=unused-import
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instances  # noqa: E402
 from lab.__main__ import lab_hosts, load_config  # noqa: E402
 from lab.backend import GIT_IDENTITY  # noqa: E402
 

@@ -14,7 +14,8 @@ import time
 import pytest
 import yaml
 
-from conftest import BIN, CHECKOUT, instance_port
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port
+from conftest import BIN, CHECKOUT
 
 GOOD_API = (CHECKOUT / "examples/backend/api/main.py").read_text()
 
