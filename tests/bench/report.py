@@ -33,10 +33,17 @@ def _ratio(a, b):
     return round(a / b, 2) if a is not None and b else None
 
 
+FLOOR = "floor: the same work by a bare ssh script (floor.py)"
+
+
 def aims(results):
     """(aim, measured ratio or None, limit)."""
     changed = _median(results, "deploy", "changed deploy")
-    return [("no-change redeploy < 1/3 of a changed deploy",
+    floor = _median(results, "deploy", FLOOR)
+    return [("changed deploy < 4x the floor", _ratio(changed, floor), 4),
+            ("no-change redeploy < 2x the floor", _ratio(_median(results, "deploy", "no-change redeploy"), floor), 2),
+            ("fast rollback < 3x the floor", _ratio(_median(results, "deploy", "fast rollback"), floor), 3),
+            ("no-change redeploy < 1/3 of a changed deploy",
              _ratio(_median(results, "deploy", "no-change redeploy"), changed), 1 / 3),
             ("fast rollback < 1/4 of a changed deploy", _ratio(_median(results, "deploy", "fast rollback"), changed), 0.25),
             ("8 hosts < 1.5x 2 hosts",

@@ -62,9 +62,19 @@ def fast_rollback(*extra, env=None):
     return seconds, rc or forward_rc, cpu
 
 
+def floor_deploy():
+    """The floor (floor.py): a changed deploy's work by a bare ssh script."""
+    commit_everywhere("bench: change every service, for the floor")
+    commit = subprocess.run(["git", "-C", str(STATE / "backend.git"), "rev-parse", "main"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    return timed([sys.executable, "tests/bench/floor.py", commit], log=LOG)
+
+
 def deploy_kinds():
-    nochange_deploy()
-    return {"changed deploy": median_of(RUNS, changed_deploy),
+    floor = median_of(RUNS, floor_deploy)
+    nochange_deploy()  # the playbooks' own release back in place of the floor's
+    return {"floor: the same work by a bare ssh script (floor.py)": floor,
+            "changed deploy": median_of(RUNS, changed_deploy),
             "no-change redeploy": median_of(RUNS, nochange_deploy),
             "fast rollback": median_of(RUNS, fast_rollback),
             # Not the default: every host at once, so a release that fails on

@@ -11,6 +11,9 @@ def bench(scripts):
     return scripts("bench", "report", "run")
 
 
+FLOOR = "floor: the same work by a bare ssh script (floor.py)"
+
+
 def measured(median, ok=True):
     return {"median_s": median, "runs_s": [median] * 3, "median_cpu_s": 1.0, "all_ok": ok}
 
@@ -19,7 +22,7 @@ def results(failed=()):
     """Every measurement the aims use, all runs passed but those named in `failed`."""
     def m(name, median):
         return measured(median, ok=name not in failed)
-    return {"deploy": {"changed deploy": m("changed deploy", 60.0), "no-change redeploy": m("no-change redeploy", 12.0),
+    return {"deploy": {FLOOR: m(FLOOR, 10.0), "changed deploy": m("changed deploy", 60.0), "no-change redeploy": m("no-change redeploy", 12.0),
                        "fast rollback": m("fast rollback", 30.0)},
             "settings": {"pipelining": {"on": m("pipelining on", 60.0), "off": m("pipelining off", 90.0)}},
             "scaling": {"2 hosts": m("2 hosts", 60.0), "8 hosts": m("8 hosts", 80.0)}}
@@ -27,6 +30,9 @@ def results(failed=()):
 
 def test_the_aims_are_computed_from_measurements_whose_runs_all_passed(bench):
     assert bench.report.aims(results()) == [
+        ("changed deploy < 4x the floor", 6.0, 4),
+        ("no-change redeploy < 2x the floor", 1.2, 2),
+        ("fast rollback < 3x the floor", 3.0, 3),
         ("no-change redeploy < 1/3 of a changed deploy", 0.2, 1 / 3),
         ("fast rollback < 1/4 of a changed deploy", 0.5, 0.25),
         ("8 hosts < 1.5x 2 hosts", 1.33, 1.5)]
@@ -34,9 +40,11 @@ def test_the_aims_are_computed_from_measurements_whose_runs_all_passed(bench):
 
 def test_an_aim_is_not_computed_from_a_measurement_with_a_failed_run(bench):
     aims = bench.report.aims(results(failed=["no-change redeploy", "2 hosts"]))
-    assert [measured for _aim, measured, _limit in aims] == [None, 0.5, None]
-    # the changed deploy is the measure of two aims
-    assert [m for _a, m, _l in bench.report.aims(results(failed=["changed deploy"]))] == [None, None, 1.33]
+    assert [measured for _aim, measured, _limit in aims] == [6.0, None, 3.0, None, 0.5, None]
+    # the changed deploy is the measure of three aims, the floor of three
+    assert [m for _a, m, _l in bench.report.aims(results(failed=["changed deploy"]))] == [
+        None, 1.2, 3.0, None, None, 1.33]
+    assert [m for _a, m, _l in bench.report.aims(results(failed=[FLOOR]))] == [None, None, None, 0.2, 0.5, 1.33]
 
 
 def test_failed_runs_names_each_measurement_with_a_failed_run(bench):
