@@ -14,15 +14,17 @@ description:
 positional: _input
 options:
   _input:
-    description: The service catalog, C(pakashop_services).
+    description:
+      - The service catalog, C(pakashop_service_catalog) (a mapping of every service),
+        not a host's list of services C(pakashop_services).
     type: dict
     required: true
 """
 
 EXAMPLES = r"""
-- name: Deploy services in dependency order
+- name: Say the order the catalog's services deploy in
   ansible.builtin.debug:
-    msg: "{{ pakashop_services | pakashop.infra.service_order }}"
+    msg: "{{ pakashop_service_catalog | pakashop.infra.service_order }}"
 """
 
 RETURN = r"""

@@ -1,8 +1,10 @@
 # Copyright: Pakashop Engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Private helpers of pakashop.infra.git_release: a bare cache of the backend
-repository on the controller, read helpers, throwaway worktrees for merges and
-reverts, and the one push there is, which can only fast-forward."""
+"""Private helpers of pakashop.infra.git_release and git_release_info: a bare
+cache of the backend repository on the controller, read helpers, throwaway
+worktrees for merges and reverts, the one push there is, which can only
+fast-forward, and the run both modules share (lock, fetch, one-sentence
+failures)."""
 
 from __future__ import annotations
 
@@ -17,10 +19,17 @@ import tempfile
 import time
 from urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.pakashop.infra.plugins.module_utils._github import GitHubError
+
 # Pushing "<sha>:refs/heads/<branch>" without a leading "+" lets the remote
 # accept only a fast-forward; this module never builds a refspec with "+".
 FIELD = "\x1f"
 CACHE_LOCK_WAIT = 120
+# The options of every module that runs on the cache (doc fragment git_cache).
+CACHE_ARGUMENT_SPEC = {
+    "repo": {"type": "str", "required": True},
+    "cache_dir": {"type": "path", "default": "~/.cache/pakashop/git"},
+}
 
 
 class GitError(Exception):
@@ -29,6 +38,24 @@ class GitError(Exception):
     def __init__(self, message, conflicts=None):
         super().__init__(message)
         self.conflicts = conflicts or []
+
+
+class Refused(Exception):
+    """The operation is not done, for a reason told in one sentence; `reason`
+    names it for a caller that words it for its own users, `facts` the values."""
+
+    def __init__(self, message, reason="refused", **facts):
+        super().__init__(message)
+        self.reason = reason
+        self.facts = facts
+
+
+def short(sha):
+    return sha[:12]
+
+
+def is_pattern(branch):
+    return any(c in branch for c in "*?[")
 
 
 def redact(url):
@@ -195,3 +222,44 @@ class GitCache:
                            f"({self._words(err or out)}); if someone pushed to {branch} "
                            f"meanwhile, run again")
         self.git("update-ref", f"refs/heads/{branch}", commit)
+
+
+def head_of(git, branch):
+    sha = git.head(branch)
+    if not sha:
+        raise Refused(f"{redact(git.url)} has no branch {branch}; check the branch name")
+    return sha
+
+
+def commit_of(git, ref):
+    sha = git.commit_of(ref)
+    if not sha:
+        raise Refused(f"{ref} is not a branch, tag or commit of {redact(git.url)}; "
+                      f"give one that exists there")
+    return sha
+
+
+def run_on_cache(module, operation, commits=False):
+    """Fetch the cache of module.params' repo under its lock, call
+    operation(git), and exit with its result, or fail in one sentence with a
+    reason. With `commits`, merges and reverts get the author options' identity."""
+    p = module.params
+    if url_secret(p["repo"]):
+        module.no_log_values.add(url_secret(p["repo"]))
+    git = GitCache(module.run_command, p["repo"], p["cache_dir"])
+    try:
+        with git.locked():
+            git.fetch()
+            if commits:
+                git.set_identity(p["author_name"], p["author_email"])
+            result = operation(git)
+    except Refused as e:
+        module.fail_json(msg=str(e), reason=e.reason, cache=git.path, **e.facts)
+    except GitHubError as e:
+        module.fail_json(msg=str(e), reason="github", cache=git.path)
+    except GitError as e:
+        module.fail_json(msg=str(e), reason="conflict" if e.conflicts else "git", conflicts=e.conflicts,
+                         cache=git.path)
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(cache=git.path, **result)

@@ -194,6 +194,13 @@ def previous_good(entries, current):
     return None
 
 
+def listing(tree, entries, current):
+    """Every release directory of a tree, oldest first, as the modules report it."""
+    return [{"id": r, "commit": tree.metadata(r).get("commit"), "complete": tree.is_complete(r),
+             "outcome": outcome_of(entries, r), "current": r == current}
+            for r in tree.release_ids()]
+
+
 def prune_candidates(release_ids, entries, keep, protected, unfinished):
     """Which releases to delete so that at most `keep` remain.
 

@@ -6,22 +6,20 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: git_release
-short_description: Resolve, promote, hotfix-sync and revert the backend's release branches
+short_description: Promote, hotfix-sync and revert the backend's release branches
 version_added: 0.1.0
 description:
-  - Carries out the git side of Pakashop's release process against the backend
-    repository's remote with the real C(git) command, from a bare cache of the
+  - Carries out the steps of Pakashop's release process that move a branch of the
+    backend repository's remote, with the real C(git) command, from a bare cache of the
     repository on the controller (fetched at every call).
-  - O(operation=resolve) finds the commit to deploy and checks that it is on an
-    environment's branch.
+  - M(pakashop.infra.git_release_info) only reads - it resolves the commit to deploy
+    and compares a commit with a branch's head.
   - O(operation=promote) moves O(production_branch) to a commit of O(main_branch),
     by a fast-forward push, or by opening a GitHub pull request when
     O(github_repository) is given (and merging it with O(github_merge)).
   - O(operation=hotfix_sync) brings O(main_branch) up to date with O(production_branch)
     after a hotfix.
   - O(operation=revert) reverts one commit on a branch and pushes the revert.
-  - O(operation=compare) only reads, and says how many commits O(commit) is behind and ahead
-    of the head of O(branch).
   - It never force-pushes. Each push moves one branch to a commit that descends
     from the branch's head, so the remote refuses it if someone pushed meanwhile;
     the module then fails and says to run again.
@@ -29,6 +27,7 @@ description:
     It uses the controller's git credentials (ssh agent, credential helper).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - pakashop.infra.git_cache
 attributes:
   check_mode:
     support: full
@@ -37,42 +36,24 @@ attributes:
         so that conflicts are found; nothing is pushed and no pull request is opened.
   diff_mode:
     support: partial
-    details: O(operation=promote), O(operation=hotfix_sync) and O(operation=revert) show how the branch moves.
+    details: Shows how the branch moves, and for O(operation=revert) the patch of the revert.
   platform:
     platforms: posix
 options:
-  repo:
-    description:
-      - The backend repository's remote, as C(git) takes it (URL or path).
-      - A password or token in the URL is never printed.
-    type: str
-    required: true
   operation:
-    description: What to do; see the description.
+    description: Which branch to move and how; see the description. There is no default.
     type: str
     required: true
-    choices: [resolve, promote, hotfix_sync, revert, compare]
+    choices: [promote, hotfix_sync, revert]
   branch:
     description:
-      - O(operation=resolve) the environment's branch, or a pattern such as V(feature/*)
-        (C(fnmatch) rules) that any matching branch satisfies.
-      - O(operation=revert) the branch to revert the commit on.
-      - O(operation=compare) the branch whose head O(commit) is compared with.
-    type: str
-  ref:
-    description:
-      - O(operation=resolve) what to resolve, a branch, tag or commit; by default the head of O(branch).
-      - When it names a branch, that branch must be O(branch) or match it; a tag or commit
-        must be reachable from O(branch) (from a matching branch, for a pattern).
-      - Required when O(branch) is a pattern.
+      - O(operation=revert) the branch to revert the commit on (required), one branch, not a pattern.
     type: str
   commit:
     description:
       - O(operation=promote) the commit to promote, for example the one staging was verified on;
         by default the head of O(main_branch). It must be on O(main_branch).
       - O(operation=revert) the commit to revert (required). It must be on O(branch).
-      - O(operation=compare) the commit to compare with the head of O(branch) (required),
-        for example the one an environment runs.
     type: str
   parent:
     description:
@@ -88,11 +69,6 @@ options:
     description: The branch production deploys.
     type: str
     default: production
-  cache_dir:
-    description:
-      - Where the controller keeps its bare caches of remotes, one per O(repo).
-    type: path
-    default: ~/.cache/pakashop/git
   author_name:
     description:
       - Who the merge and revert commits are by; by default the controller's
@@ -132,6 +108,7 @@ notes:
   - Conflicts stop O(operation=hotfix_sync) and O(operation=revert) before anything is pushed;
     the conflicting files are in RV(conflicts). Resolve them by hand in a clone, push, and run again.
 seealso:
+  - module: pakashop.infra.git_release_info
   - name: Pakashop's release process
     description: Branches, environments and the procedures this module carries out.
     link: https://github.com/pakashop/pakashop.infra/blob/main/README.md
@@ -140,24 +117,13 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Resolve what staging deploys (the head of main, or a tag or sha on main)
-  pakashop.infra.git_release:
+- name: Resolve what staging runs (read-only)
+  pakashop.infra.git_release_info:
     repo: git@github.com:pakashop/backend.git
-    operation: resolve
     branch: main
-    ref: "{{ release_ref | default(omit) }}"
   delegate_to: localhost
   run_once: true
   register: release
-
-- name: Resolve a preview branch
-  pakashop.infra.git_release:
-    repo: git@github.com:pakashop/backend.git
-    operation: resolve
-    branch: feature/*
-    ref: feature/new-checkout
-  delegate_to: localhost
-  run_once: true
 
 - name: Promote the commit staging was verified on (fast-forward push)
   pakashop.infra.git_release:
@@ -183,15 +149,6 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
 
-- name: How far the commit production runs is behind main (read-only)
-  pakashop.infra.git_release:
-    repo: git@github.com:pakashop/backend.git
-    operation: compare
-    branch: main
-    commit: 3f4a2761c0de
-  delegate_to: localhost
-  run_once: true
-
 - name: Revert a merge on production, keeping production's side
   pakashop.infra.git_release:
     repo: git@github.com:pakashop/backend.git
@@ -204,56 +161,33 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-behind:
-  description: O(operation=compare) how many commits the head of O(branch) has that O(commit) lacks.
-  returned: success and O(operation=compare)
-  type: int
-  sample: 3
-ahead:
-  description: O(operation=compare) how many commits O(commit) has that the head of O(branch) lacks.
-  returned: success and O(operation=compare)
-  type: int
-  sample: 0
 commit:
-  description:
-    - O(operation=resolve) and O(operation=compare) the resolved commit.
-    - Otherwise the commit the branch is at after the operation (or would be, in check mode).
+  description: The commit the branch is at after the operation (or would be, in check mode).
   returned: success
   type: str
   sample: 3f4a2761c0de9b1e2a55a4f0d3a4c1b5e8f6a7b2
 branch:
-  description:
-    - The branch the operation is about. For O(operation=resolve) with a pattern, the
-      matching branch the commit was found on (the one O(ref) names, if it names one).
+  description: The branch the operation moves (or would move).
   returned: success
   type: str
-  sample: main
-committed_at:
-  description: O(operation=resolve) the commit's committer time, UTC, ISO 8601.
-  returned: success and O(operation=resolve)
-  type: str
-  sample: "2025-01-31T10:04:59Z"
-subject:
-  description: O(operation=resolve) the first line of the commit's message.
-  returned: success and O(operation=resolve)
-  type: str
+  sample: production
 before:
   description: Where the branch was before the operation.
-  returned: success and O(operation) is not V(resolve)
+  returned: success
   type: str
 method:
   description:
     - How the branch moved, V(none) when it did not need to.
     - V(push) or V(pull_request) for O(operation=promote); V(fast-forward) or V(merge) for
       O(operation=hotfix_sync); V(revert) for O(operation=revert).
-  returned: success and O(operation) is not V(resolve)
+  returned: success
   type: str
   sample: fast-forward
 commits:
   description:
     - The commits promoted, brought over from O(production_branch), or added by the revert,
       newest first.
-  returned: success and O(operation) is not V(resolve)
+  returned: success
   type: list
   elements: dict
   contains:
@@ -268,7 +202,7 @@ commits:
       type: str
 pushed:
   description: Whether a branch of the remote was moved (never in check mode).
-  returned: success and O(operation) is not V(resolve)
+  returned: success
   type: bool
 pull_request:
   description: The pull request opened or found open, for a promotion through GitHub.
@@ -316,29 +250,12 @@ msg:
   type: str
 """
 
-import datetime
-import fnmatch
-
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible_collections.pakashop.infra.plugins.module_utils._git import (
-    GitCache, GitError, redact, url_secret)
-from ansible_collections.pakashop.infra.plugins.module_utils._github import GitHub, GitHubError
+    CACHE_ARGUMENT_SPEC, Refused, commit_of, head_of, is_pattern, run_on_cache, short)
+from ansible_collections.pakashop.infra.plugins.module_utils._github import GitHub
 
 LISTED = 10  # commits named in a message
-
-
-class Refused(Exception):
-    """The operation is not done, for a reason told in one sentence; `reason`
-    names it for a caller that words it for its own users, `facts` the values."""
-
-    def __init__(self, message, reason="refused", **facts):
-        super().__init__(message)
-        self.reason = reason
-        self.facts = facts
-
-
-def short(sha):
-    return sha[:12]
 
 
 def named(commits):
@@ -346,63 +263,11 @@ def named(commits):
     return shown + (f" and {len(commits) - LISTED} more" if len(commits) > LISTED else "")
 
 
-def is_pattern(branch):
-    return any(c in branch for c in "*?[")
-
-
 def moved(branch, before, after, commits):
     """The diff of a branch that moves: the ref line, then the commits it gains."""
     lines = [f"{branch}: {short(before)} -> {short(after)}"]
     lines += [f"+ {short(c['sha'])} {c['subject']}" for c in commits]
     return {"prepared": "\n".join(lines) + "\n"}
-
-
-def head_of(git, branch):
-    sha = git.head(branch)
-    if not sha:
-        raise Refused(f"{redact(git.url)} has no branch {branch}; check the branch name")
-    return sha
-
-
-def commit_of(git, ref):
-    sha = git.commit_of(ref)
-    if not sha:
-        raise Refused(f"{ref} is not a branch, tag or commit of {redact(git.url)}; "
-                      f"give one that exists there")
-    return sha
-
-
-def resolve(git, p):
-    branch, ref = p["branch"], p["ref"]
-    if not branch:
-        raise Refused("operation=resolve needs branch, the environment's branch or pattern")
-    if is_pattern(branch) and not ref:
-        raise Refused(f"branch {branch} is a pattern, so it has no single head: give ref, "
-                      f"the branch (or a commit on one) to use")
-    ref = ref or branch
-    name = ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else ref
-    if not git.has_ref(f"refs/tags/{name}") and git.has_ref(f"refs/heads/{name}"):
-        if not fnmatch.fnmatchcase(name, branch):
-            raise Refused(f"{ref} is a branch other than {branch}, and only {branch} is deployed "
-                          f"here: give {'a matching branch' if is_pattern(branch) else branch}, "
-                          f"or a tag or commit on it")
-        found, sha = name, git.head(name)
-    else:
-        sha = commit_of(git, ref)
-        if is_pattern(branch):
-            matching = sorted(b for b in git.branches_containing(sha)
-                              if fnmatch.fnmatchcase(b, branch))
-            found = matching[0] if matching else None
-        else:
-            found = branch if git.is_ancestor(sha, head_of(git, branch)) else None
-        if not found:
-            named_ref = short(sha) if sha.startswith(ref) else f"{ref} ({short(sha)})"
-            raise Refused(f"{named_ref} is not on {branch}: only commits reachable "
-                          f"from {branch} are deployed from it; merge it there first")
-    at = datetime.datetime.fromtimestamp(git.committed_at(sha), datetime.timezone.utc)
-    return {"changed": False, "commit": sha, "branch": found, "subject": git.subject(sha),
-            "committed_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "msg": f"{ref} is {short(sha)}, on {found}"}
 
 
 def promote(git, p, check_mode):
@@ -507,8 +372,8 @@ def hotfix_sync(git, p, check_mode):
 
 def revert(git, p, check_mode):
     branch, parent = p["branch"], p["parent"]
-    if not branch or not p["commit"] or is_pattern(branch):
-        raise Refused("operation=revert needs branch (one branch, not a pattern) and commit",
+    if is_pattern(branch):
+        raise Refused(f"operation=revert needs one branch, not the pattern {branch}",
                       reason="branch_pattern")
     before = head_of(git, branch)
     commit = commit_of(git, p["commit"])
@@ -548,34 +413,19 @@ def revert(git, p, check_mode):
                    f"by {short(after)}"}
 
 
-def compare(git, p):
-    branch = p["branch"]
-    if not branch or not p["commit"] or is_pattern(branch):
-        raise Refused("operation=compare needs branch (one branch, not a pattern) and commit")
-    head, commit = head_of(git, branch), commit_of(git, p["commit"])
-    behind, ahead = len(git.commits(f"{commit}..{head}")), len(git.commits(f"{head}..{commit}"))
-    return {"changed": False, "commit": commit, "branch": branch, "behind": behind, "ahead": ahead,
-            "msg": f"{short(commit)} is {behind} commit(s) behind and {ahead} ahead of {branch} "
-                   f"({short(head)})"}
-
-
-OPERATIONS = {"resolve": lambda git, p, check: resolve(git, p),
-              "compare": lambda git, p, check: compare(git, p),
-              "promote": promote, "hotfix_sync": hotfix_sync, "revert": revert}
+OPERATIONS = {"promote": promote, "hotfix_sync": hotfix_sync, "revert": revert}
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            "repo": {"type": "str", "required": True},
+            **CACHE_ARGUMENT_SPEC,
             "operation": {"type": "str", "required": True, "choices": list(OPERATIONS)},
             "branch": {"type": "str"},
-            "ref": {"type": "str"},
             "commit": {"type": "str"},
             "parent": {"type": "int"},
             "main_branch": {"type": "str", "default": "main"},
             "production_branch": {"type": "str", "default": "production"},
-            "cache_dir": {"type": "path", "default": "~/.cache/pakashop/git"},
             "author_name": {"type": "str"},
             "author_email": {"type": "str"},
             "github_repository": {"type": "str"},
@@ -584,28 +434,12 @@ def main():
                              "fallback": (env_fallback, ["GITHUB_TOKEN"])},
             "github_api_url": {"type": "str", "default": "https://api.github.com"},
         },
+        required_if=[("operation", "revert", ("branch", "commit"))],
         supports_check_mode=True,
     )
-    p = module.params
-    if url_secret(p["repo"]):
-        module.no_log_values.add(url_secret(p["repo"]))
-    git = GitCache(module.run_command, p["repo"], p["cache_dir"])
-    try:
-        with git.locked():
-            git.fetch()
-            if p["operation"] in ("hotfix_sync", "revert"):
-                git.set_identity(p["author_name"], p["author_email"])
-            result = OPERATIONS[p["operation"]](git, p, module.check_mode)
-    except Refused as e:
-        module.fail_json(msg=str(e), reason=e.reason, cache=git.path, **e.facts)
-    except GitHubError as e:
-        module.fail_json(msg=str(e), reason="github", cache=git.path)
-    except GitError as e:
-        module.fail_json(msg=str(e), reason="conflict" if e.conflicts else "git", conflicts=e.conflicts,
-                         cache=git.path)
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(cache=git.path, **result)
+    operation = OPERATIONS[module.params["operation"]]
+    run_on_cache(module, lambda git: operation(git, module.params, module.check_mode),
+                 commits=module.params["operation"] in ("hotfix_sync", "revert"))
 
 
 if __name__ == "__main__":

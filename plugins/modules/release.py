@@ -11,7 +11,8 @@ version_added: 0.1.0
 description:
   - Manages C(<root>/<service>/). It prepares release directories, swaps C(current)
     atomically (a new link renamed over the old one, so there is never a moment
-    without C(current)), rolls back, prunes old releases, and reports the state.
+    without C(current)), rolls back, and prunes old releases.
+  - M(pakashop.infra.release_info) reads the releases and the ledger without changing them.
   - Keeps the ledger C(<ledger_dir>/<service>.json) with every activation and
     rollback (release id, commit, branch, environment, time, who, CI run, outcome).
     A missing or corrupt ledger is rebuilt from the releases directory with a warning.
@@ -44,26 +45,30 @@ options:
         left release is recorded as C(failed), otherwise as C(rolled_back).
       - V(pruned) keeps O(keep) releases, never the current one nor the previous good one;
         unfinished releases always go, then failed ones, then the least recently used.
-      - V(query) changes nothing and reports the releases; it is named, never implied.
+      - There is no default.
     type: str
-    choices: [prepared, activated, confirmed, rolled_back, pruned, query]
+    choices: [prepared, activated, confirmed, rolled_back, pruned]
     required: true
   release:
-    description: The release id (the deploy uses the commit's UTC time and short commit).
+    description:
+      - The release id (the deploy uses the commit's UTC time and short commit).
+      - Required with O(state=prepared), O(state=activated) and O(state=confirmed).
     type: str
   to_release:
     description: With O(state=rolled_back), the release to go back to.
     type: str
   src:
     description:
-      - With O(state=prepared), the artifact (a tar or tar.gz on the host) to unpack.
+      - With O(state=prepared), the artifact (a tar or tar.gz on the host) to unpack (required).
       - An artifact with an entry that could leave the release (an absolute name, C(..), a link
         whose target is outside it, an entry written through one of its own links, a device file
         or FIFO) is refused before anything is unpacked. Setuid, setgid and group or other write
         bits are dropped, and the files belong to the user that unpacks them.
     type: path
   commit:
-    description: The commit the release is built from; written to C(REVISION) in the release.
+    description:
+      - The commit the release is built from; written to C(REVISION) in the release.
+      - Required with O(state=prepared).
     type: str
   branch:
     description: The branch the commit was deployed from (recorded in the ledger).
@@ -100,6 +105,8 @@ options:
 notes:
   - The role P(pakashop.infra.service#role) calls this module; the playbooks
     C(deploy.yml) and C(rollback.yml) are the usual way to use it.
+seealso:
+  - module: pakashop.infra.release_info
 """
 
 EXAMPLES = r"""
@@ -126,12 +133,6 @@ EXAMPLES = r"""
     state: rolled_back
     release: 20261126T104500Z-3f4a276
     failed_gate: health
-
-- name: What runs, and what could we go back to?
-  pakashop.infra.release:
-    service: api
-    state: query
-  register: api_releases
 """
 
 RETURN = r"""
@@ -149,26 +150,12 @@ previous_good:
   returned: always
   type: str
 releases:
-  description: Every release directory, oldest first.
+  description:
+    - Every release directory, oldest first, after the task (or as it would be, in check mode),
+      each as in RV(pakashop.infra.release_info#module:releases).
   returned: always
   type: list
   elements: dict
-  contains:
-    id:
-      description: The release id.
-      type: str
-    commit:
-      description: The commit it was built from.
-      type: str
-    complete:
-      description: False while it is being prepared, or when a run was interrupted.
-      type: bool
-    outcome:
-      description: Its latest outcome in the ledger (activating, active, failed, rolled_back), if any.
-      type: str
-    current:
-      description: Whether C(current) points at it.
-      type: bool
 entry:
   description: The ledger entry the task wrote, if any.
   returned: when the ledger changed
@@ -190,7 +177,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._release import (
     ACTIVATING, ACTIVE, FAILED, ROLLED_BACK, ReleaseTree, outcome_of, previous_good,
-    prune_candidates, utc_now)
+    listing, prune_candidates, utc_now)
 
 REQUIRED = {"prepared": ["release", "src", "commit"], "activated": ["release"],
             "confirmed": ["release"]}
@@ -307,17 +294,11 @@ class Releases:
                 for release in doomed:
                     self.tree.remove(release)
 
-    def query(self):
-        pass
-
     # --- the result ---------------------------------------------------------
 
     def releases(self):
         current = self.tree.current() if not self.module.check_mode else self.after()
-        return [{"id": r, "commit": self.tree.metadata(r).get("commit"),
-                 "complete": self.tree.is_complete(r),
-                 "outcome": outcome_of(self.entries, r), "current": r == current}
-                for r in self.tree.release_ids()]
+        return listing(self.tree, self.entries, current)
 
     def after(self):
         """`current` after the task (what it would be, in check mode)."""
@@ -352,7 +333,7 @@ def main():
             "service": {"type": "str", "required": True},
             "state": {"type": "str", "required": True,
                       "choices": ["prepared", "activated", "confirmed", "rolled_back",
-                                  "pruned", "query"]},
+                                  "pruned"]},
             "release": {"type": "str"},
             "to_release": {"type": "str"},
             "src": {"type": "path"},

@@ -22,9 +22,8 @@ PLAYBOOK = """
       root: {root}
       ledger_dir: {ledger}
   tasks:
-    - pakashop.infra.release:
+    - pakashop.infra.release_info:
         service: api
-        state: query
       register: found
     - ansible.builtin.copy:
         content: "{{{{ found | to_json }}}}"

@@ -9,7 +9,7 @@ import yaml
 CHECKOUT = Path(__file__).resolve().parents[3]
 TASK_FILES = sorted([*CHECKOUT.glob("roles/*/tasks/*.yml"), *CHECKOUT.glob("playbooks/**/*.yml"),
                      *CHECKOUT.glob("molecule/*/*.yml")])
-REQUIRED = {"pakashop.infra.release": ("service", "state")}
+REQUIRED = {"pakashop.infra.release": ("service", "state"), "pakashop.infra.release_info": ("service",)}
 
 
 def tasks(node):

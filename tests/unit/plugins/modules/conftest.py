@@ -1,5 +1,5 @@
-"""Real git for git_release: a bare origin with main and production, a clone
-to make commits in, and a way to run the module and read what it returns.
+"""Real git for git_release and git_release_info: a bare origin with main and production, a clone
+to make commits in, and a way to run either module and read what it returns.
 
 For the modules that gate on health (rolling_restart, service_health): real
 HTTP health endpoints on loopback, and a way to run such a module through
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.pakashop.infra.plugins.modules import git_release
+from ansible_collections.pakashop.infra.plugins.modules import git_release, git_release_info
 
 IDENTITY = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@pakashop.example",
             "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@pakashop.example"}
@@ -89,16 +89,26 @@ def origin(tmp_path, monkeypatch):
     return Origin(tmp_path)
 
 
-@pytest.fixture
-def run(origin, tmp_path, capsys):
-    """Run git_release against the origin; returns the module's result."""
+def _runner(module, origin, tmp_path, capsys):
     def run_module(check_mode=False, diff=False, **args):
         args = {"repo": origin.url, "cache_dir": str(tmp_path / "cache"), **args,
                 "_ansible_check_mode": check_mode, "_ansible_diff": diff}
         with patch_module_args(args), pytest.raises(SystemExit):
-            git_release.main()
+            module.main()
         return json.loads(capsys.readouterr().out)
     return run_module
+
+
+@pytest.fixture
+def run(origin, tmp_path, capsys):
+    """Run git_release against the origin; returns the module's result."""
+    return _runner(git_release, origin, tmp_path, capsys)
+
+
+@pytest.fixture
+def run_git_info(origin, tmp_path, capsys):
+    """Run git_release_info against the origin; returns the module's result."""
+    return _runner(git_release_info, origin, tmp_path, capsys)
 
 
 CHECKOUT = Path(__file__).resolve().parents[4]

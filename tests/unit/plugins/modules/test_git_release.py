@@ -2,80 +2,31 @@
 checked on what origin's branches are afterwards."""
 
 import os
-import re
 
 import pytest
 
-# resolve
+# options
 
 
-def test_resolve_takes_the_head_of_the_branch_by_default(origin, run):
-    ahead = origin.commit("main", {"api/main.py": "print('api 2')\n"}, "Faster api")
-    result = run(operation="resolve", branch="main")
-    assert not result.get("failed"), result["msg"]
-    assert (result["commit"], result["branch"], result["subject"]) == (ahead, "main", "Faster api")
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", result["committed_at"])
-    assert result["changed"] is False
-
-
-@pytest.mark.parametrize("name", ["tag", "short sha"])
-def test_resolve_takes_a_tag_or_sha_on_the_branch(origin, run, name):
-    first = origin.head("main")
-    origin.git("tag", "v1", first)
-    origin.git("push", "-q", origin.url, "v1")
-    origin.commit("main", {"api/main.py": "print('api 2')\n"}, "Later work")
-    result = run(operation="resolve", branch="main", ref="v1" if name == "tag" else first[:9])
-    assert result["commit"] == first, result["msg"]
-
-
-def test_resolve_refuses_a_commit_that_is_not_on_the_branch(origin, run):
-    stray = origin.commit("feature/x", {"api/main.py": "x\n"}, "Unmerged", start="origin/main")
-    result = run(operation="resolve", branch="production", ref=stray)
+@pytest.mark.parametrize("args, said", [
+    ({}, "missing required arguments: operation"),
+    ({"operation": "resolve"}, "value of operation must be one of: promote, hotfix_sync, revert"),
+    ({"operation": "revert", "branch": "main"}, "operation is revert but all of the following are missing: commit"),
+    ({"operation": "revert", "commit": "HEAD"}, "operation is revert but all of the following are missing: branch"),
+])
+def test_an_operation_without_what_it_needs_is_refused_before_any_fetch(origin, run, tmp_path, args, said):
+    before = {b: origin.head(b) for b in ("main", "production")}
+    result = run(**args)
     assert result["failed"]
-    assert result["msg"].startswith(f"{stray[:12]} is not on production: only commits")
+    assert said in result["msg"]
+    assert not (tmp_path / "cache").exists()
+    assert {b: origin.head(b) for b in ("main", "production")} == before
 
 
-@pytest.mark.parametrize("branch", ["main", "production"])
-def test_resolve_refuses_a_feature_branch_for_staging_and_production(origin, run, branch):
-    # Even when the feature branch's head is on the environment's branch.
-    origin.git("push", "-q", origin.url, "main:refs/heads/feature/x")
-    result = run(operation="resolve", branch=branch, ref="feature/x")
-    assert result["failed"]
-    assert result["msg"].startswith(f"feature/x is a branch other than {branch}")
-
-
-def test_resolve_takes_any_branch_that_matches_a_pattern(origin, run):
-    head = origin.commit("feature/checkout", {"api/main.py": "x\n"}, "New checkout",
-                         start="origin/main")
-    by_name = run(operation="resolve", branch="feature/*", ref="feature/checkout")
-    assert (by_name["commit"], by_name["branch"]) == (head, "feature/checkout")
-    by_sha = run(operation="resolve", branch="feature/*", ref=head)
-    assert (by_sha["commit"], by_sha["branch"]) == (head, "feature/checkout")
-
-
-def test_resolve_with_a_pattern_refuses_a_branch_that_does_not_match(origin, run):
-    result = run(operation="resolve", branch="feature/*", ref="main")
-    assert result["failed"]
-    assert "main is a branch other than feature/*" in result["msg"]
-
-
-def test_resolve_with_a_pattern_needs_a_ref(origin, run):
-    result = run(operation="resolve", branch="feature/*")
-    assert result["failed"]
-    assert "is a pattern, so it has no single head: give ref" in result["msg"]
-
-
-def test_resolve_refuses_what_the_repository_does_not_have(origin, run):
-    result = run(operation="resolve", branch="main", ref="no-such-thing")
-    assert result["failed"]
-    assert result["msg"].startswith("no-such-thing is not a branch, tag or commit of")
-
-
-def test_an_unreachable_remote_is_one_sentence_without_the_password(run, tmp_path):
-    result = run(operation="resolve", branch="main", repo="https://deploy:s3cret@127.0.0.1:9/b.git")
-    assert result["failed"]
-    assert result["msg"].startswith("cannot fetch https://deploy:***@127.0.0.1:9/b.git")
-    assert "s3cret" not in str(result)
+def test_revert_refuses_a_branch_pattern(origin, run):
+    result = run(operation="revert", branch="feature/*", commit=origin.head("main"))
+    assert (result["failed"], result["reason"]) == (True, "branch_pattern")
+    assert result["msg"] == "operation=revert needs one branch, not the pattern feature/*"
 
 
 # promote
@@ -263,26 +214,3 @@ def test_revert_of_changes_already_undone_changes_nothing(origin, run):
     assert result["changed"] is False, result["msg"]
     assert "its changes are already undone" in result["msg"]
     assert origin.head("main") == undone
-
-
-# compare
-
-
-def test_compare_counts_commits_behind_and_ahead_of_the_branch(origin, run):
-    production = origin.head("production")
-    origin.commit("main", {"api/main.py": "2\n"}, "Main 1")
-    origin.commit("main", {"api/main.py": "3\n"}, "Main 2")
-    hotfix = origin.commit("production", {"docs/hotfix.md": "fix\n"}, "Hotfix")
-    before = {b: origin.head(b) for b in ("main", "production")}
-    result = run(operation="compare", branch="main", commit=hotfix, check_mode=True)
-    assert not result.get("failed"), result["msg"]
-    assert (result["behind"], result["ahead"], result["changed"]) == (2, 1, False)
-    assert result["msg"] == f"{hotfix[:12]} is 2 commit(s) behind and 1 ahead of main ({before['main'][:12]})"
-    assert run(operation="compare", branch="main", commit=production)["behind"] == 2
-    assert {b: origin.head(b) for b in ("main", "production")} == before
-
-
-def test_compare_refuses_a_pattern_in_one_sentence(origin, run):
-    result = run(operation="compare", branch="feature/*", commit=origin.head("main"))
-    assert result["failed"]
-    assert result["msg"] == "operation=compare needs branch (one branch, not a pattern) and commit"

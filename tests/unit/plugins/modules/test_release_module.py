@@ -1,5 +1,6 @@
-"""pakashop.infra.release run by Ansible on this machine, in a temporary root:
-each state, check mode that changes nothing, and diffs."""
+"""pakashop.infra.release and release_info run by Ansible on this machine, in a
+temporary root: each state, check mode that changes nothing, diffs, the options
+each state requires, and what release_info reads without changing anything."""
 
 import io
 import json
@@ -12,11 +13,11 @@ from pathlib import Path
 import pytest
 
 CHECKOUT = Path(__file__).resolve().parents[4]
-MODULE = CHECKOUT / "plugins/modules/release.py"
+MODULES = CHECKOUT / "plugins/modules"
 MODES = {"--check": "_ansible_check_mode", "--diff": "_ansible_diff"}
 
 
-def release(tmp_path, *flags, **args):
+def release(tmp_path, *flags, module="release", **args):
     """Run the module as Ansible does: its arguments as JSON, its result on stdout."""
     args = {"service": "api", "root": str(tmp_path / "opt"),
             "ledger_dir": str(tmp_path / "ledger"), **args,
@@ -24,7 +25,7 @@ def release(tmp_path, *flags, **args):
     args_file = tmp_path / "args.json"
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     result = subprocess.run(
-        [sys.executable, MODULE, args_file], capture_output=True, text=True, check=False,
+        [sys.executable, MODULES / f"{module}.py", args_file], capture_output=True, text=True, check=False,
         env={**os.environ, "PYTHONPATH": str(CHECKOUT / ".cache/collections")})
     return json.loads(result.stdout)
 
@@ -106,3 +107,56 @@ def test_prune_keeps_current_and_previous_good(tmp_path, src):
 def test_a_call_without_a_state_is_refused_not_taken_for_a_query(tmp_path):
     result = release(tmp_path)
     assert result["failed"] and "state" in result["msg"]
+
+
+@pytest.mark.parametrize("args, missing", [
+    ({"state": "prepared", "release": "r1", "commit": "a" * 40}, "src"),
+    ({"state": "prepared", "release": "r1", "src": "/x.tgz"}, "commit"),
+    ({"state": "activated"}, "release"),
+    ({"state": "confirmed"}, "release"),
+])
+def test_a_state_without_the_options_it_needs_is_refused_before_any_change(tmp_path, args, missing):
+    result = release(tmp_path, **args)
+    assert result["failed"]
+    assert result["msg"] == f"state is {args['state']} but all of the following are missing: {missing}"
+    assert not (tmp_path / "opt").exists() and not (tmp_path / "ledger").exists()
+
+
+def test_query_is_not_a_state_any_more(tmp_path):
+    result = release(tmp_path, state="query")
+    assert result["failed"] and "value of state must be one of" in result["msg"]
+
+
+# release_info
+
+
+@pytest.mark.parametrize("flags", [(), ("--check",)])
+def test_release_info_reports_the_releases_and_changes_nothing(tmp_path, src, flags):
+    for i in (1, 2):
+        prepare(tmp_path, src, f"r{i}", str(i) * 40)
+        release(tmp_path, state="activated", release=f"r{i}")
+        release(tmp_path, state="confirmed", release=f"r{i}")
+    prepare(tmp_path, src, "r3", "3" * 40)
+    ledger = (tmp_path / "ledger/api.json").read_bytes()
+    info = release(tmp_path, *flags, module="release_info")
+    assert (info["changed"], info["current"], info["previous_good"]) == (False, "r2", "r1")
+    assert [(r["id"], r["commit"], r["outcome"], r["current"]) for r in info["releases"]] == [
+        ("r1", "1" * 40, "active", False), ("r2", "2" * 40, "active", True), ("r3", "3" * 40, None, False)]
+    assert [e["release"] for e in info["ledger"]] == ["r1", "r1", "r2", "r2"]
+    assert (tmp_path / "ledger/api.json").read_bytes() == ledger
+    assert os.readlink(tmp_path / "opt/api/current") == "releases/r2"
+
+
+def test_release_info_rebuilds_a_missing_ledger_in_its_answer_only(tmp_path, src):
+    prepare(tmp_path, src, "r1", "1" * 40)
+    release(tmp_path, state="activated", release="r1")
+    (tmp_path / "ledger/api.json").unlink()
+    info = release(tmp_path, module="release_info")
+    assert info["current"] == "r1" and [e["release"] for e in info["ledger"]] == ["r1"]
+    assert "is missing; rebuilt from" in json.dumps(info["warnings"])
+    assert not (tmp_path / "ledger/api.json").exists()
+
+
+def test_release_info_takes_no_state(tmp_path):
+    result = release(tmp_path, module="release_info", state="prepared")
+    assert result["failed"] and "Unsupported parameters" in result["msg"]

@@ -1,0 +1,121 @@
+#!/usr/bin/python
+# Copyright: Pakashop Engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: release_info
+short_description: Read the releases of one service on a host, and its ledger
+version_added: 0.1.0
+description:
+  - Reports C(<root>/<service>/) - which release C(current) points at, the one a
+    rollback would go back to, every release directory - and the ledger
+    C(<ledger_dir>/<service>.json). It never changes anything.
+  - A missing or corrupt ledger is reported as rebuilt from the releases directory,
+    with a warning; the rebuilt ledger is written by the next change
+    M(pakashop.infra.release) makes.
+author: Pakashop Engineering (@pakashop)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads only, so it runs in check mode as it does otherwise.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  service:
+    description: The service's name; its releases live in C(<root>/<service>).
+    type: str
+    required: true
+  root:
+    description: Where the services' release trees live.
+    type: path
+    default: /opt/pakashop
+  ledger_dir:
+    description: Where the ledgers live.
+    type: path
+    default: /var/lib/pakashop/ledger
+seealso:
+  - module: pakashop.infra.release
+"""
+
+EXAMPLES = r"""
+- name: What runs, and what could we go back to?
+  pakashop.infra.release_info:
+    service: api
+  register: api_releases
+
+- name: Say it
+  ansible.builtin.debug:
+    msg: "api runs {{ api_releases.current }}; a rollback goes back to {{ api_releases.previous_good }}"
+"""
+
+RETURN = r"""
+current:
+  description: The release C(current) points at; null when there is none.
+  returned: always
+  type: str
+  sample: 20261126T104500Z-3f4a276
+previous_good:
+  description: The newest release other than the current one whose outcome is C(active).
+  returned: always
+  type: str
+  sample: 20261120T091500Z-a1b2c3d
+releases:
+  description: Every release directory, oldest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The release id.
+      type: str
+    commit:
+      description: The commit it was built from.
+      type: str
+    complete:
+      description: False while it is being prepared, or when a run was interrupted.
+      type: bool
+    outcome:
+      description: Its latest outcome in the ledger (activating, active, failed, rolled_back), if any.
+      type: str
+    current:
+      description: Whether C(current) points at it.
+      type: bool
+ledger:
+  description: The ledger's entries, oldest first (as rebuilt, when it was missing or corrupt).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pakashop.infra.plugins.module_utils._release import (
+    ReleaseTree, listing, previous_good)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "service": {"type": "str", "required": True},
+            "root": {"type": "path", "default": "/opt/pakashop"},
+            "ledger_dir": {"type": "path", "default": "/var/lib/pakashop/ledger"},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    tree = ReleaseTree(p["root"], p["service"], p["ledger_dir"])
+    entries = tree.read_ledger()
+    for warning in tree.warnings:
+        module.warn(warning)
+    current = tree.current()
+    module.exit_json(changed=False, current=current, previous_good=previous_good(entries, current),
+                     releases=listing(tree, entries, current), ledger=entries)
+
+
+if __name__ == "__main__":
+    main()
