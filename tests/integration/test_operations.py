@@ -174,3 +174,47 @@ def test_status_with_the_git_remote_gone_says_so_and_prints_the_table(staging):
     assert "Drift" in table or "No drift." in table
     assert all(name in table for name in lab.names("staging"))
     assert lab.head("main")[:10] in table
+
+
+def test_a_service_root_that_is_not_the_default_reaches_rollback_verify_and_status(staging, tmp_path):
+    lab = staging
+    name = next(n for n in lab.names("staging") if "moderation" in lab.by_name(n).services)
+    host = lab.host(name)
+    elsewhere = ["-e", "deploy_service_root=/srv/pakashop", "-e", "services=moderation"]
+    # A service's user cannot change its home (the root) while its instances
+    # run: the service is stopped before each move.
+    stopped = ["-e", "services=moderation", "-e", "service_state=absent"]
+    try:
+        first = lab.head("main")
+        run = lab.playbook("deploy.yml", "-l", "staging", *stopped)
+        assert run.rc == 0, run.output[-3000:]
+        run = lab.playbook("deploy.yml", "-l", "staging", *elsewhere)
+        assert run.rc == 0, run.output[-3000:]
+        later = lab.commit("main", {"moderation/NOTES": f"{time.time()}\n"}, "moderation: new release")
+        run = lab.playbook("deploy.yml", "-l", "staging", *elsewhere)
+        assert run.rc == 0, run.output[-3000:]
+        assert host.file("/srv/pakashop/moderation/current").linked_to.startswith("/srv/pakashop/moderation/releases/")
+        assert lab.serving("moderation") == {name: [later]}
+
+        # /opt/pakashop still has the earlier release current: verify and
+        # status are right only if they read the same root as the deploy
+        run = lab.playbook("verify.yml", "-l", "staging", *elsewhere)
+        assert run.rc == 0, run.output[-3000:]
+        run = lab.playbook("status.yml", "-e", f"status_output_dir={tmp_path}", *elsewhere)
+        assert run.rc == 0, run.output[-3000:]
+        rows = {(r["environment"], r["service"], r["host"]): r
+                for r in json.loads((tmp_path / "status.json").read_text())["rows"]}
+        row = rows[("staging", "moderation", name)]
+        assert (row["commit"], row["healthy"]) == (later, True)
+
+        # the rollback finds the earlier release under the same root, and its verify passes
+        run = lab.playbook("rollback.yml", "-l", "staging", *elsewhere)
+        assert run.rc == 0, run.output[-3000:]
+        assert lab.serving("moderation") == {name: [first]}
+        assert "Every checked service is healthy." in run.said
+    finally:
+        lab.playbook("deploy.yml", "-l", "staging", *elsewhere, *stopped)
+        redeploy_head(lab)
+        host.run("rm -rf /srv/pakashop")
+    assert host.file("/opt/pakashop/moderation/current").linked_to.startswith("/opt/pakashop/moderation/releases/")
+    assert lab.serving("moderation") == {name: [lab.head("main")]}

@@ -1,4 +1,4 @@
-"""Molecule verify: what the deploy left on each staging host."""
+"""Molecule verify: what the role left on each staging host."""
 
 import json
 import os
@@ -16,6 +16,8 @@ with open(SSH_CONFIG, "w", encoding="utf-8") as config:
 ADDRESSES = {f"{os.environ['LAB_SUBNET']}.{10 + i}": f"stg-{i}" for i in (1, 2)}
 testinfra_hosts = [f"ssh://{address}?ssh_config={SSH_CONFIG}" for address in ADDRESSES]
 SERVICES = {"stg-1": {"gateway": 1, "api": 2}, "stg-2": {"api": 2, "notifications": 1, "moderation": 1}}
+# converge.yml gives the role this service_root, not the default /opt/pakashop.
+ROOT = "/srv/pakashop"
 PORTS = {"gateway": 8080, "api": 8100, "notifications": 8200, "moderation": 8300}
 
 
@@ -40,7 +42,8 @@ def test_every_instance_runs_and_answers_with_the_head_of_main(host, head):
 
 def test_current_is_a_complete_release_recorded_active(host, head):
     for service in services(host):
-        current = host.file(f"/opt/pakashop/{service}/current").linked_to
+        current = host.file(f"{ROOT}/{service}/current").linked_to
+        assert current.startswith(f"{ROOT}/{service}/releases/")
         assert host.file(f"{current}/REVISION").content_string.strip() == head
         assert not host.file(f"{current}/.unfinished").exists
         ledger = json.loads(host.file(f"/var/lib/pakashop/ledger/{service}.json").content_string)
