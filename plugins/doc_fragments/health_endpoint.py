@@ -39,6 +39,12 @@ options:
         compared with O(expected_version). It cannot be empty.
     type: str
     default: version
+  socket:
+    description:
+      - Whether each instance takes its listening socket from systemd's C(pakashop-<service>@<i>.socket);
+        gate V(unit) then also needs that socket unit active (listening).
+    type: bool
+    default: false
 """
 
     # How a gate waits, and the journal it reads (service_health, rolling_restart).

@@ -10,7 +10,8 @@ version_added: 0.1.0
 description:
   - The entry of O(service) in the service catalog, with the defaults the collection applies
     (C(instances) 1, C(health_path) C(/healthz), C(identity_field) C(service), C(version_field)
-    C(version), empty C(env), C(secrets), C(after), C(upstreams), C(limits), C(hardening)), so
+    C(version), empty C(env), C(secrets), C(after), C(upstreams), C(limits), C(hardening), C(socket)
+    true), so
     that no playbook restates a default.
 positional: _input, service
 options:

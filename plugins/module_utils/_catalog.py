@@ -25,6 +25,9 @@ DEFAULTS = {
     "upstreams": [],
     "limits": {},
     "hardening": {},
+    # An HTTP service's listening port belongs to systemd (pakashop-<svc>@<i>.socket), so a restart
+    # queues connections instead of refusing them.
+    "socket": True,
 }
 KEYS = REQUIRED_KEYS + tuple(DEFAULTS)
 

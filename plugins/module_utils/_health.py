@@ -1,8 +1,9 @@
 # Copyright: Pakashop Engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One instance C(pakashop-<service>@<i>) of a service as its gates see it:
-systemd's state of the unit, its HTTP health (who answered, and its version),
-its journal.
+systemd's state of the unit (and of its socket unit, for a service that takes
+its listening socket from systemd), its HTTP health (who answered, and its
+version), its journal.
 
 Private to the collection: only its modules import this.
 """
@@ -37,6 +38,7 @@ class Instance:
             module.fail_json(msg=f"{self.service}: version_field cannot be empty; it names the key "
                                  "of the health answer that holds the version")
         self.unit = f"pakashop-{self.service}@{index}.service"
+        self.socket_unit = f"pakashop-{self.service}@{index}.socket" if target.get("socket") else None
         self.port = instance_port(target["port"], index)
         self.url = f"http://{module.params['address']}:{self.port}{target['health_path']}"
         self.state = {}
@@ -69,15 +71,22 @@ class Instance:
             time.monotonic() - self.healthy_since[0] >= settle
 
     def unit_state(self):
+        units = [self.unit] + ([self.socket_unit] if self.socket_unit else [])
         rc, out, err = self.module.run_command(
-            ["systemctl", "show", self.unit, "--timestamp=unix",
+            ["systemctl", "show", *units, "--timestamp=unix",
              *[f"--property={p}" for p in UNIT_PROPERTIES]])
-        values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-        return {"unit": self.unit, "active_state": values.get("ActiveState", "unknown"),
-                "sub_state": values.get("SubState", "unknown"),
-                "n_restarts": _int(values.get("NRestarts")),
-                "main_pid": _int(values.get("MainPID")),
-                "since": values.get("ActiveEnterTimestamp") or None}
+        blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+                  for block in out.split("\n\n")]
+        values, socket = (blocks + [{}, {}])[:2]
+        state = {"unit": self.unit, "active_state": values.get("ActiveState", "unknown"),
+                 "sub_state": values.get("SubState", "unknown"),
+                 "n_restarts": _int(values.get("NRestarts")),
+                 "main_pid": _int(values.get("MainPID")),
+                 "since": values.get("ActiveEnterTimestamp") or None}
+        if self.socket_unit:
+            # listening, or running while its service runs
+            state["socket_state"] = f"{socket.get('ActiveState', 'unknown')}/{socket.get('SubState', 'unknown')}"
+        return state
 
     def http_health(self):
         start = time.monotonic()
@@ -100,6 +109,8 @@ class Instance:
     def failed_gate(self):
         s = self.state
         if (s["active_state"], s["sub_state"]) != ("active", "running"):
+            return "unit"
+        if self.socket_unit and not s["socket_state"].startswith("active/"):
             return "unit"
         if s["http_status"] != 200:
             return "health"
@@ -133,6 +144,7 @@ class Instance:
     def verdict(self):
         s = self.state
         facts = (f"{s['active_state']}/{s['sub_state']}, "
+                 + (f"socket {s['socket_state']}, " if self.socket_unit else "")
                  + (f"HTTP {s['http_status']} in {s['latency_ms']:.0f} ms"
                     if s["http_status"] else "health not answering")
                  + f", version {(s['version'] or '?')[:7]}, {s['n_restarts']} restarts")
@@ -140,7 +152,9 @@ class Instance:
             facts += f", {s['journal_count']} journal lines >= {self.module.params['journal_priority']}"
         if not self.gate:
             return f"{self.unit}: healthy - {facts}"
-        why = {"unit": "the unit is not active/running",
+        unit_down = (s["active_state"], s["sub_state"]) != ("active", "running")
+        why = {"unit": "the unit is not active/running" if unit_down
+                       else f"its socket {self.socket_unit} is not listening",
                "restarting": "it restarted while being checked",
                "health": "the health endpoint does not answer 200",
                "identity": self.identity_mismatch(),
@@ -172,6 +186,7 @@ ENDPOINT_ARGUMENT_SPEC = {
     "health_path": {"type": "str", "default": "/healthz"},
     "identity_field": {"type": "str", "default": "service"},
     "version_field": {"type": "str", "default": "version"},
+    "socket": {"type": "bool", "default": False},
 }
 
 # How a gate waits and reads the journal (pakashop.infra.health_endpoint.gates).

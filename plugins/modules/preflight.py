@@ -25,7 +25,7 @@ description:
     services, without cycles, and upstreams that some host of the environment runs;
     environment variable names, no NUL in a value, no variable in both C(env) and
     C(secrets), none the collection sets itself; C(limits) and C(hardening) keys that
-    systemd knows; every service a host is tagged with present in the catalog."
+    systemd knows; C(socket) a boolean; every service a host is tagged with present in the catalog."
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes

@@ -22,6 +22,9 @@ description:
     are restarted; the others already serve their O(services[].expected_version) and are left alone.
   - Clears an instance's failed state before it restarts it, since systemd refuses to start
     a unit that hit its start limit.
+  - For a service with O(services[].socket=true), the instance's socket C(pakashop-<service>@<i>.socket)
+    is enabled and gated with it and, unless O(services[].restart_socket=true), stays up while the
+    service restarts.
   - In check mode, probes and says which instances it would restart.
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
@@ -83,6 +86,20 @@ options:
       only_unhealthy:
         description: O(only_unhealthy) for this service alone.
         type: bool
+      socket:
+        description:
+          - Whether each instance takes its listening socket from C(pakashop-<service>@<i>.socket).
+            Then the socket is enabled with its instance and must be active too (gate V(unit)), and a
+            restart restarts the service alone, so new connections wait in the socket's backlog.
+        type: bool
+        default: false
+      restart_socket:
+        description:
+          - With O(services[].socket), stop each instance's socket with it and start both anew, for a
+            socket unit that changed (its port, its backlog) or an instance that bound its port itself
+            until now. Connections are refused while the socket is down.
+        type: bool
+        default: false
   only_unhealthy:
     description: Restart only the instances that do not pass the gates now.
     type: bool
@@ -148,6 +165,7 @@ SERVICE_OPTIONS = {
     "instances": {"type": "int", "default": 1},
     "expected_version": {"type": "str", "required": True},
     "only_unhealthy": {"type": "bool"},
+    "restart_socket": {"type": "bool", "default": False},
 }
 
 
@@ -155,11 +173,22 @@ def is_enabled(module, unit):
     return module.run_command(["systemctl", "is-enabled", "--quiet", unit])[0] == 0
 
 
-def restart(module, unit):
-    """Restart one instance, its failed state cleared first; systemctl's error, or None."""
-    module.run_command(["systemctl", "reset-failed", unit])
-    rc, _out, err = module.run_command(["systemctl", "restart", unit])
-    return (err.strip() or f"systemctl restart exited {rc}") if rc else None
+def units_of(instance):
+    return [instance.unit] + ([instance.socket_unit] if instance.socket_unit else [])
+
+
+def restart(module, instance):
+    """Restart one instance, its failed state cleared first; systemctl's error, or None.
+    Its socket stays, queueing connections, unless it must start anew (restart_socket):
+    then both stop, and starting the service starts the socket."""
+    module.run_command(["systemctl", "reset-failed", *units_of(instance)])
+    if instance.socket_unit and instance.target["restart_socket"]:
+        rc, _out, err = module.run_command(["systemctl", "stop", *units_of(instance)])
+        if not rc:
+            rc, _out, err = module.run_command(["systemctl", "start", instance.unit])
+    else:
+        rc, _out, err = module.run_command(["systemctl", "restart", instance.unit])
+    return (err.strip() or f"systemctl exited {rc}") if rc else None
 
 
 def main():
@@ -185,7 +214,7 @@ def main():
     wait_for_gates([i for i in everyone if only_unhealthy(i) or module.check_mode],
                    0, params["interval"], params["settle"])
     due = [i for i in everyone if i.gate or not only_unhealthy(i)]
-    disabled = [i.unit for i in everyone if not is_enabled(module, i.unit)]
+    disabled = [u for i in everyone for u in units_of(i) if not is_enabled(module, u)]
     if module.check_mode:
         module.exit_json(changed=bool(due or disabled), restarted=[i.unit for i in due],
                          enabled=disabled, **gate_result(everyone))
@@ -200,7 +229,7 @@ def main():
     for wave in waves:
         started = {i.unit: Instance(module, i.index, i.target) for i in wave if i in due}
         done += [started.get(i.unit, i) for i in wave]
-        errors = {unit: restart(module, unit) for unit in started}
+        errors = {unit: restart(module, instance) for unit, instance in started.items()}
         restarted += list(started)
         # One that systemctl could not restart is probed once, not waited for.
         wait_for_gates([i for u, i in started.items() if not errors[u]],

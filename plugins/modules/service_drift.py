@@ -15,8 +15,9 @@ description:
     service; this is what makes a redeploy with nothing changed cheap.
   - Looks at the service's user and group, the O(directories) and O(files) (owner, group,
     mode, and each file's checksum), one drop-in per instance and none beyond
-    O(instances), where C(current) points and what the ledger says of that release,
-    whether the O(enabled) units and every instance are enabled, whether systemd has
+    O(instances) (and with O(socket=true) the same for the instances' socket units, none with
+    O(socket=false)), where C(current) points and what the ledger says of that release,
+    whether the O(enabled) units and every instance (and its socket) are enabled, whether systemd has
     loaded the unit files as they are on disk, and every instance's state and health
     (the gates of M(pakashop.infra.service_health), probed once; the service that answers
     must name itself in O(identity_field) and report O(expected_version)).
@@ -198,7 +199,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port
 from ansible_collections.pakashop.infra.plugins.module_utils._health import ENDPOINT_ARGUMENT_SPEC, Instance
 from ansible_collections.pakashop.infra.plugins.module_utils._release import ACTIVE, ReleaseTree, outcome_of
-from ansible_collections.pakashop.infra.plugins.module_utils._units import dropin_text, existing_instances
+from ansible_collections.pakashop.infra.plugins.module_utils._units import (
+    dropin_text, existing_instances, socket_dropin_text)
 
 PATH_OPTIONS = {
     "path": {"type": "path", "required": True},
@@ -255,12 +257,19 @@ def path_drift(wanted, is_kind, kind, checksum=None):
     return found
 
 
-def dropin_drift(unit_dir, unit, count, port):
+def dropin_drift(unit_dir, unit, count, port, socket):
     existing = existing_instances(unit_dir, unit)
     found = [f"{unit}@{i}.service has no port drop-in for port {instance_port(port, i)}"
              for i in range(1, count + 1) if existing.get(i) != dropin_text(unit, i, instance_port(port, i))]
     found += [f"{unit}@{i}.service has a drop-in but the catalog has {count} instances"
               for i in sorted(existing) if i > count]
+    sockets = existing_instances(unit_dir, unit, "socket")
+    if socket:
+        found += [f"{unit}@{i}.socket has no drop-in listening on port {instance_port(port, i)}"
+                  for i in range(1, count + 1) if sockets.get(i) != socket_dropin_text(unit, i, instance_port(port, i))]
+    found += [f"{unit}@{i}.socket has a drop-in but " + (f"the catalog has {count} instances" if socket else
+                                                          "the service binds its port itself (socket: false)")
+              for i in sorted(sockets) if i > count or not socket]
     return found
 
 
@@ -326,8 +335,10 @@ def main():
         config += path_drift(wanted, stat.S_ISDIR, "folder")
     for wanted in params["files"]:
         config += path_drift(wanted, stat.S_ISREG, "file", checksum=module.sha1)
-    config += dropin_drift(params["unit_dir"], unit, params["instances"], params["port"])
-    found, reload_due = systemd_drift(module, [*params["enabled"], *(f"{unit}@{i}.service" for i in indexes)])
+    config += dropin_drift(params["unit_dir"], unit, params["instances"], params["port"], params["socket"])
+    kinds = ("service", "socket") if params["socket"] else ("service",)
+    found, reload_due = systemd_drift(module, [*params["enabled"],
+                                               *(f"{unit}@{i}.{kind}" for i in indexes for kind in kinds)])
     config += found
     # What the release and activation tasks make; the health last, for what
     # the files and systemd cannot tell.

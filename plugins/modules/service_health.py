@@ -10,7 +10,8 @@ short_description: Check the instances of one service - unit state, HTTP health,
 version_added: 0.1.0
 description:
   - For each instance C(pakashop-<service>@<i>) of a service, reads the unit's state from
-    systemd (C(ActiveState), C(SubState), C(NRestarts), main PID, since when), asks its
+    systemd (C(ActiveState), C(SubState), C(NRestarts), main PID, since when; with O(socket=true)
+    also its socket unit's, which must be active), asks its
     HTTP health endpoint (status, latency, the service and the version it reports) and
     collects journal lines of priority O(journal_priority) or worse since O(since) (default
     since the instance last started).
@@ -113,6 +114,11 @@ instances:
       type: int
     since:
       description: When it last became active (C(@<unix time>)).
+      type: str
+    socket_state:
+      description:
+        - With O(socket=true), the socket unit's C(ActiveState)/C(SubState), for example C(active/listening),
+          or C(active/running) while its service runs.
       type: str
     http_status:
       description: The health endpoint's status code, or null when it did not answer.

@@ -13,10 +13,14 @@ description:
     C(<unit>@<i>.service.d/port.conf) of instances 1 to O(count), where instance I(i)
     gets C(PORT=<port + i - 1>), and removes the drop-in folders of instances beyond
     O(count).
+  - With O(socket=true), also writes C(<unit>@<i>.socket.d/port.conf), whose C(ListenStream=)
+    is C(0.0.0.0:<port + i - 1>), for the template socket C(<unit>@.socket); with
+    O(socket=false) it removes every instance's socket drop-in.
   - One call does for every instance what a C(file) and a C(copy) task per instance
     and a C(find) would do; a deploy with nothing to change makes one round trip.
   - It does not start, stop or reload anything. The caller runs C(systemctl daemon-reload)
-    when the result is changed, and stops the instances in RV(removed).
+    when the result is changed, stops the instances in RV(removed) and stops and disables
+    the sockets in RV(sockets_removed).
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -41,6 +45,12 @@ options:
     description: The port of instance 1.
     type: int
     required: true
+  socket:
+    description:
+      - Whether the instances take their listening socket from C(<unit>@<i>.socket), which then
+        gets a drop-in with the instance's port too.
+    type: bool
+    default: false
   unit_dir:
     description: Where the drop-in folders live.
     type: path
@@ -79,7 +89,21 @@ written:
   elements: int
   sample: [2]
 removed:
-  description: The instances beyond O(count) whose drop-in folder was removed (or would be).
+  description: The instances beyond O(count) whose drop-in folders were removed (or would be).
+  returned: always
+  type: list
+  elements: int
+  sample: [3]
+sockets_written:
+  description: The instances whose socket drop-in was written (or would be); their sockets must start anew.
+  returned: always
+  type: list
+  elements: int
+  sample: [1, 2]
+sockets_removed:
+  description:
+    - The instances whose socket drop-in folder was removed (or would be), beyond O(count) or
+      all of them with O(socket=false); their sockets are to be stopped and disabled.
   returned: always
   type: list
   elements: int
@@ -92,7 +116,8 @@ import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port
-from ansible_collections.pakashop.infra.plugins.module_utils._units import dropin_text, existing_instances
+from ansible_collections.pakashop.infra.plugins.module_utils._units import (
+    dropin_text, existing_instances, socket_dropin_text)
 
 
 def write_file(path, text):
@@ -106,8 +131,31 @@ def write_file(path, text):
     os.rename(tmp, path)
 
 
-def ports_text(unit, ports):
-    return "".join(f"{unit}@{i}.service PORT={port}\n" for i, port in sorted(ports.items()))
+def ports_text(unit, ports, sockets):
+    return "".join(f"{unit}@{i}.service PORT={port}\n" for i, port in sorted(ports.items())) + \
+        "".join(f"{unit}@{i}.socket ListenStream={port}\n" for i, port in sorted(sockets.items()))
+
+
+def listed_ports(existing, pattern):
+    """{instance: port} that the existing drop-ins' texts name."""
+    return {i: int(m.group(1)) for i, text in existing.items() for m in [re.search(pattern, text or "")] if m}
+
+
+def sync(module, kind, wanted):
+    """Give every instance in `wanted` ({instance: text}) its <unit>@<i>.<kind>.d/port.conf,
+    remove the folders of the others; (existing texts, written, removed)."""
+    unit, unit_dir = module.params["unit"], module.params["unit_dir"]
+    existing = existing_instances(unit_dir, unit, kind)
+    written = [i for i in wanted if existing.get(i) != wanted[i]]
+    removed = sorted(i for i in existing if i not in wanted)
+    if not module.check_mode:
+        for instance in written:
+            folder = os.path.join(unit_dir, f"{unit}@{instance}.{kind}.d")
+            os.makedirs(folder, mode=0o755, exist_ok=True)
+            write_file(os.path.join(folder, "port.conf"), wanted[instance])
+        for instance in removed:
+            shutil.rmtree(os.path.join(unit_dir, f"{unit}@{instance}.{kind}.d"))
+    return existing, written, removed
 
 
 def main():
@@ -116,40 +164,36 @@ def main():
             "unit": {"type": "str", "required": True},
             "count": {"type": "int", "required": True},
             "port": {"type": "int", "required": True},
+            "socket": {"type": "bool", "default": False},
             "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
         },
         supports_check_mode=True,
     )
-    unit, count, port, unit_dir = (module.params[k] for k in ("unit", "count", "port", "unit_dir"))
+    unit, count, port = (module.params[k] for k in ("unit", "count", "port"))
     if count < 0:
         module.fail_json(msg=f"count must be 0 or more, not {count}")
     last = instance_port(port, count)
     if not 0 < port or last > 65535:
         module.fail_json(msg=f"ports {port}-{last} are not all valid TCP ports (1-65535)")
 
-    existing = existing_instances(unit_dir, unit)
-    wanted = {i: instance_port(port, i) for i in range(1, count + 1)}
-    written = [i for i in wanted if existing.get(i) != dropin_text(unit, i, wanted[i])]
-    removed = sorted(i for i in existing if i not in wanted)
-
-    if not module.check_mode:
-        for instance in written:
-            folder = os.path.join(unit_dir, f"{unit}@{instance}.service.d")
-            os.makedirs(folder, mode=0o755, exist_ok=True)
-            write_file(os.path.join(folder, "port.conf"), dropin_text(unit, instance, wanted[instance]))
-        for instance in removed:
-            shutil.rmtree(os.path.join(unit_dir, f"{unit}@{instance}.service.d"))
+    ports = {i: instance_port(port, i) for i in range(1, count + 1)}
+    sockets = ports if module.params["socket"] else {}
+    existing, written, removed = sync(module, "service", {i: dropin_text(unit, i, p) for i, p in ports.items()})
+    existing_sockets, sockets_written, sockets_removed = sync(
+        module, "socket", {i: socket_dropin_text(unit, i, p) for i, p in sockets.items()})
 
     result = {
-        "changed": bool(written or removed),
-        "instances": [{"instance": i, "port": p} for i, p in wanted.items()],
-        "written": written,
-        "removed": removed,
+        "changed": bool(written or removed or sockets_written or sockets_removed),
+        "instances": [{"instance": i, "port": p} for i, p in ports.items()],
+        "written": sorted(set(written) | set(sockets_written)),
+        "removed": sorted(set(removed) | {i for i in sockets_removed if i > count}),
+        "sockets_written": sockets_written,
+        "sockets_removed": sockets_removed,
     }
     if module._diff:
-        before = {i: int(m.group(1)) for i, text in existing.items()
-                  for m in [re.search(r"PORT=(\d+)", text or "")] if m}
-        result["diff"] = {"before": ports_text(unit, before), "after": ports_text(unit, wanted),
+        before = ports_text(unit, listed_ports(existing, r"PORT=(\d+)"),
+                            listed_ports(existing_sockets, r"ListenStream=\S*:(\d+)"))
+        result["diff"] = {"before": before, "after": ports_text(unit, ports, sockets),
                           "before_header": f"{unit} instances", "after_header": f"{unit} instances"}
     module.exit_json(**result)
 

@@ -335,6 +335,9 @@ def _check_entry(catalog, name, given, environment, environment_hosts):
     if not isinstance(spec["identity_field"], str) or "\n" in spec["identity_field"]:
         problems.append(f"{where}.identity_field is {spec['identity_field']!r}: give the key of the health answer "
                         f"that names the service, for example service, or an empty string to skip that check.")
+    if not isinstance(spec["socket"], bool):
+        problems.append(f"{where}.socket is {spec['socket']!r}: give true (systemd holds the instances' ports, "
+                        f"so a restart refuses no connection) or false (the service binds $PORT itself).")
     for key in ("build_command", "install_command"):
         problems += _check_text(where, spec, key, lambda v: bool(v.strip()), "give a command, or leave it out")
     problems += _check_env(where, spec)

@@ -3,7 +3,9 @@
 The api instances come from ``PAKASHOP_UPSTREAMS_API`` (host:port, comma
 separated), which the deploy renders from the inventory. Requests go round
 robin; a refused or reset connection is retried on the next instance, so a
-restarting api instance costs no request.
+restarting api instance costs no request. ``GATEWAY_UPSTREAM_RETRIES`` caps
+how many other instances one request is tried on (every one when unset; ``0``
+turns the retries off, to see what the deploy alone keeps from failing).
 
 A host that is gone answers nothing at all (no refusal), so connecting waits
 at most ``PAKASHOP_CONNECT_TIMEOUT`` (0.5 s; a live lab or VPC peer answers in
@@ -31,6 +33,7 @@ _lock = threading.Lock()
 CONNECT_TIMEOUT = float(os.environ.get("PAKASHOP_CONNECT_TIMEOUT", "0.5"))
 HOLDOFF = float(os.environ.get("PAKASHOP_UPSTREAM_HOLDOFF", "5"))
 _failed_until = {}  # upstream -> monotonic time until which it is tried last
+RETRIES = int(os.environ.get("GATEWAY_UPSTREAM_RETRIES") or len(UPSTREAMS))
 
 
 def _order(start):
@@ -46,7 +49,7 @@ def forward(method, path, body):
     with _lock:
         start = next(_next)
     last_error = None
-    for upstream in _order(start):
+    for upstream in _order(start)[:1 + RETRIES]:
         host, port = upstream.rsplit(":", 1)
         conn = HTTPConnection(host, int(port), timeout=CONNECT_TIMEOUT)
         try:
@@ -60,7 +63,7 @@ def forward(method, path, body):
             _failed_until[upstream] = time.monotonic() + HOLDOFF
         finally:
             conn.close()
-    log(f"every api upstream failed, last: {last_error}", 3)
+    log(f"every api upstream tried failed, last: {last_error}", 3)
     return 502, {"error": "api unavailable"}
 
 
