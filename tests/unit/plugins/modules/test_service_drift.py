@@ -61,10 +61,10 @@ def test_a_lost_drop_in_and_an_extra_instance_are_drift(tmp_path):
         folder = tmp_path / f"pakashop-api@{instance}.service.d"
         folder.mkdir()
         (folder / "port.conf").write_text(dropin_text("pakashop-api", instance, port))
-    assert service_drift.dropin_drift(str(tmp_path), "pakashop-api", 2, 8101) == [
+    assert service_drift.dropin_drift(str(tmp_path), "pakashop-api", 2, 8101, False) == [
         "pakashop-api@2.service has no port drop-in for port 8102",
         "pakashop-api@3.service has a drop-in but the catalog has 2 instances"]
-    assert service_drift.dropin_drift(str(tmp_path), "pakashop-api", 1, 8101)[1:] == []
+    assert service_drift.dropin_drift(str(tmp_path), "pakashop-api", 1, 8101, False)[1:] == []
 
 
 def release_tree(tmp_path, releases, current, outcome):
