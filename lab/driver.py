@@ -40,6 +40,8 @@ BIN = Path(sys.executable).parent
 LOCK_TABLE = "pakashop-deploy-locks"  # in the lab's endpoint (inventories/lab/group_vars/all/lab.yml)
 # The lab's catalog, as the playbooks read it.
 CATALOG = yaml.safe_load((CHECKOUT / "inventories/group_vars/all/services.yml").read_text())["pakashop_service_catalog"]
+# Each run's private data dir while it runs (runs_dir moves it).
+RUNS = STATE / "runs"
 # ansible-runner's names for the PLAY RECAP's columns.
 RECAP_COLUMNS = {"ok": "ok", "changed": "changed", "unreachable": "dark", "failed": "failures",
                  "skipped": "skipped", "rescued": "rescued", "ignored": "ignored"}
@@ -51,6 +53,12 @@ def per_host(stats):
     stats = stats or {}
     return {host: {column: stats.get(key, {}).get(host, 0) for column, key in RECAP_COLUMNS.items()}
             for host in stats.get("processed", {})}
+
+
+def said(output):
+    """Output as a person reads it: the YAML callback's line folding and
+    doubled quotes undone, white space collapsed."""
+    return " ".join(output.replace("''", "'").split())
 
 
 def timeout_message(command, timeout, output):
@@ -78,9 +86,8 @@ class Run:
 
     @property
     def said(self):
-        """The output as a person reads it: the YAML callback's line folding
-        and doubled quotes undone, white space collapsed."""
-        return " ".join(self.output.replace("''", "'").split())
+        """The output as a person reads it (said())."""
+        return said(self.output)
 
     @property
     def changed(self):
@@ -94,22 +101,25 @@ class Run:
 
 
 class PlaybookRun:
-    """ansible-playbook playbooks/<playbook> <args> under ansible-runner, in a
-    thread: text() while it runs, kill() (SIGKILL to its process group), wait()."""
+    """ansible-playbook playbooks/<playbook> <args> (or an absolute playbook
+    path) under ansible-runner, in a thread: text() while it runs, kill()
+    (SIGKILL to its process group), wait()."""
 
-    def __init__(self, playbook, *args, env=None, timeout=None, log=None):
+    def __init__(self, playbook, *args, env=None, timeout=None, log=None, runs_dir=None):
         self.command = shlex.join(["ansible-playbook", playbook, *args])
         self.timeout = timeout
         self._log = Path(log) if log else None
+        if self._log:
+            self._log.write_text("", encoding="utf-8")
         self._text, self._kill = [], threading.Event()
-        (STATE / "runs").mkdir(parents=True, exist_ok=True)
-        self._dir = Path(tempfile.mkdtemp(prefix="run-", dir=STATE / "runs"))
+        (runs_dir or RUNS).mkdir(parents=True, exist_ok=True)
+        self._dir = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir or RUNS))
         envvars = {"ANSIBLE_CONFIG": str(CHECKOUT / "ansible.cfg"),
                    "ANSIBLE_NOCOLOR": "1",  # the runner runs it on a terminal
                    **(env or {})}
         self._thread, self._runner = ansible_runner.run_async(
             private_data_dir=str(self._dir), project_dir=str(CHECKOUT), binary=str(BIN / "ansible-playbook"),
-            cmdline=shlex.join([f"playbooks/{playbook}", *args]), envvars=envvars, timeout=timeout,
+            cmdline=shlex.join([str(Path("playbooks", playbook)), *args]), envvars=envvars, timeout=timeout,
             # the run's memory fact cache, as ansible-playbook's; no env/ files;
             # cancel (kill) looked at twice a second
             fact_cache_type="memory", suppress_env_files=True, quiet=True, settings={"pexpect_timeout": 0.5},
