@@ -196,6 +196,11 @@ class Lab:
         """Run a playbook and wait; the Run. Raises PlaybookTimeout past `timeout` s."""
         return self.start(playbook, *args, env=env, timeout=timeout, log=log).wait()
 
+    def ledger(self, name, service):
+        """The entries of a service's release ledger on a host."""
+        text = self.host(name).file(f"/var/lib/pakashop/ledger/{service}.json").content_string
+        return json.loads(text)["entries"]
+
     # --- what the instances serve --------------------------------------------
 
     def health(self, name, port):

@@ -5,10 +5,10 @@ import os
 import sys
 import time
 
-from timing import BIN, median_of, playbook, timed
+from timing import median_of, playbook, timed
 
 from lab.config import STATE
-from lab.driver import Lab
+from lab.driver import BIN, Lab
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 LOG = STATE / "bench-last.log"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(CHECKOUT))
-from lab.driver import BIN, PlaybookRun  # noqa: E402,F401  pylint: disable=wrong-import-position
+from lab.driver import PlaybookRun  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def busy_cpu_seconds():
