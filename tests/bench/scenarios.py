@@ -2,18 +2,15 @@
 host scaling, and each Ansible setting on vs off."""
 
 import os
-import subprocess
 import sys
 import time
 
-from timing import BIN, CHECKOUT, median_of, playbook, timed
+from timing import median_of, playbook, timed
 
-sys.path.insert(0, str(CHECKOUT))
-from lab.__main__ import STATE  # noqa: E402  pylint: disable=wrong-import-position
-from lab.backend import GIT_IDENTITY  # noqa: E402  pylint: disable=wrong-import-position
+from lab.config import STATE
+from lab.driver import BIN, Lab
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-WORK = STATE / "bench-work"
 LOG = STATE / "bench-last.log"
 
 # Each Ansible setting: (name, env when on, env when off, playbook arguments
@@ -31,18 +28,7 @@ SETTINGS = [
 
 def commit_everywhere(message):
     """A commit that changes every service (a file in common/, shipped with all)."""
-    env = {**os.environ, **GIT_IDENTITY}
-    if not WORK.exists():
-        subprocess.run(["git", "clone", "-q", str(STATE / "backend.git"), str(WORK)], check=True)
-
-    def git(*args):
-        subprocess.run(["git", "-C", str(WORK), *args], check=True, env=env, capture_output=True)
-    git("fetch", "-q", "origin")
-    git("checkout", "-q", "-B", "main", "origin/main")
-    (WORK / "common/BENCH").write_text(f"{message} {time.time()}\n")
-    git("add", "-A")
-    git("commit", "-q", "-m", message)
-    git("push", "-q", "origin", "main")
+    Lab().commit("main", {"common/BENCH": f"{message} {time.time()}\n"}, message)
 
 
 def changed_deploy(*extra, env=None):

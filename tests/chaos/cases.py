@@ -3,8 +3,6 @@ returns a Result: what was expected, what happened, the request errors."""
 
 import os
 import random
-import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -109,15 +107,15 @@ def host_unreachable(lab):
     new = lab.commit_api(GOOD_API, "chaos: deploy with a host lost")
     log = STATE / "chaos-unreachable.log"
     with Loaded(lab) as loaded:
-        proc = lab.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
+        run = lab.start("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
         # stop the host once the deploy reached it
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and proc.poll() is None:
-            if f"[{victim}]" in log.read_text(encoding="utf-8").split("TASK [Deploy one service]", 1)[-1]:
+        while time.monotonic() < deadline and run.running():
+            if f"[{victim}]" in run.text().split("TASK [Deploy one service]", 1)[-1]:
                 break
             time.sleep(0.5)
         lab.stop_host(victim)
-        rc = proc.wait()
+        rc = run.wait().rc
         serving = [v for h, v in lab.api_versions().items() if h != victim]
         lock_left = lab.lock_left()
         started = lab.start_host(victim)
@@ -133,7 +131,7 @@ def host_unreachable(lab):
 
 
 def killed_deploys(lab, times=int(os.environ.get("CHAOS_KILLS", "10"))):
-    """SIGKILL the deploy at a random point of its deploy play (the lock held),
+    """SIGKILL the deploy (its process group) at a random point of its deploy play (the lock held),
     then rerun; `times` times. The keeper releases a killed run's lock at once,
     so a rerun needs no deploy_lock_break."""
     rng = random.Random(os.environ.get("CHAOS_SEED", "7"))
@@ -142,24 +140,20 @@ def killed_deploys(lab, times=int(os.environ.get("CHAOS_KILLS", "10"))):
     # Kill points fall anywhere in the deploy play but its last fifth: time one first.
     lab.commit_api(GOOD_API, "chaos: before the kills")
     log = STATE / "chaos-kill-timing.log"
-    proc = lab.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
-    reached = lab.wait_for_output(proc, log, judge.DEPLOY_PLAY)
-    timed = proc.wait() == 0 and reached is not None
+    run = lab.start("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
+    reached = lab.wait_for_output(run, judge.DEPLOY_PLAY)
+    timed = run.wait().rc == 0 and reached is not None
     length = time.monotonic() - reached if timed else 0
     with Loaded(lab) as loaded:
         for i in range(times if timed else 0):
             new = lab.commit_api(GOOD_API, f"chaos: kill {i}")
             log = STATE / f"chaos-kill-{i}.log"
-            proc = lab.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
+            run = lab.start("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
             point = rng.uniform(0, 0.8 * length)
-            if lab.wait_for_output(proc, log, judge.DEPLOY_PLAY):
-                try:
-                    proc.wait(point)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            kills.append(judge.Kill(point, proc.returncode, log.read_text(encoding="utf-8"),
-                                    lab.lock_left()))
+            if lab.wait_for_output(run, judge.DEPLOY_PLAY) and run.wait(point) is None:
+                run.kill()
+            ended = run.wait()
+            kills.append(judge.Kill(point, ended.killed, ended.rc, ended.output, lab.lock_left()))
             rc = lab.deploy()[0]
             converged += rc == 0 and lab.all_api_on(new)
     checks = [("a whole deploy was timed first", timed), *judge.kill_checks(kills, length),
@@ -174,11 +168,11 @@ def concurrent_deploys(lab, lock_timeout=10, retry_delay=1):
     new = lab.commit_api(GOOD_API, "chaos: two deploys at once")
     logs = [STATE / f"chaos-twin-{i}.log" for i in (1, 2)]
     with Loaded(lab) as loaded:
-        procs = [lab.start_playbook("deploy.yml", "-l", "staging", "-e", "services=api",
-                                    "-e", f"deploy_lock_timeout={lock_timeout}",
-                                    "-e", f"deploy_lock_retry_delay={retry_delay}", log=log) for log in logs]
-        ended, lock = lab.wait_all(procs, logs, judge.LOCK_TASK)
-    runs = [judge.Run(rc, waited, log.read_text(encoding="utf-8")) for (rc, waited), log in zip(ended, logs)]
+        started = [lab.start("deploy.yml", "-l", "staging", "-e", "services=api",
+                             "-e", f"deploy_lock_timeout={lock_timeout}",
+                             "-e", f"deploy_lock_retry_delay={retry_delay}", log=log) for log in logs]
+        ended, lock = lab.wait_all(started, judge.LOCK_TASK)
+    runs = [judge.Run(run.rc, waited, run.output, run.changed if run.recap else None) for run, waited in ended]
     checks = [*judge.twin_checks(runs, lock, lock_timeout, retry_delay),
               ("every api instance serves the new commit", lab.all_api_on(new))]
     return _result("two deploys of staging at once", f"one deploys, the other waits {lock_timeout} s and fails "

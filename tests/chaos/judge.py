@@ -1,46 +1,37 @@
 """What a chaos case counts as having happened, from what it saw: the deploys'
-output and exit codes, the deploy lock. Pure functions, no lab, so that
-tests/unit/chaos/test_judge.py can check the judging itself."""
+output, exit codes and changed counts, the deploy lock. Pure functions, no
+lab, so that tests/unit/chaos/test_judge.py can check the judging itself."""
 
-import re
-import signal
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from lab.driver import said  # noqa: E402  pylint: disable=wrong-import-position
 
 # The deploy play starts once the plan took the environment's deploy lock.
 DEPLOY_PLAY = "PLAY [Deploy] "
 LOCK_TASK = "TASK [Take the environment's deploy lock"
-RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-
-
-def said(output):
-    """The output as a person reads it: the YAML callback's line folding and
-    doubled quotes undone, white space collapsed."""
-    return " ".join(output.replace("''", "'").split())
-
-
-def changed(output):
-    """The changed tasks in the run's recap, over every host; None when it has no recap."""
-    rows = RECAP.findall(output)
-    return sum(int(row[2]) for row in rows) if rows else None
 
 
 @dataclass
 class Kill:
     """One SIGKILL sent `point` seconds into a deploy's deploy play."""
     point: float
+    killed: bool            # it died of the SIGKILL, not of its own end
     returncode: int         # the deploy's, once it ended
     output: str             # everything it wrote
     lock_left: dict = None  # the deploy lock a few seconds after, None when it was gone
 
     @property
     def landed(self):
-        """It died of the SIGKILL (not of its own end) inside the deploy play (its lock held)."""
-        return self.returncode == -signal.SIGKILL and DEPLOY_PLAY in self.output
+        """It died of the SIGKILL inside the deploy play (its lock held)."""
+        return self.killed and DEPLOY_PLAY in self.output
 
     def describe(self):
         if self.landed:
             return f"{self.point:.0f}s"
-        if self.returncode != -signal.SIGKILL:
+        if not self.killed:
             return f"{self.point:.0f}s (missed: it ended before, rc {self.returncode})"
         return f"{self.point:.0f}s (missed: killed before the deploy play)"
 
@@ -60,6 +51,7 @@ class Run:
     returncode: int
     waited: float  # seconds from the start of its LOCK_TASK to its end; None if it never got there
     output: str
+    changed: int   # changed tasks over every host (ansible-runner's stats); None without stats
 
 
 def twin_checks(runs, lock, lock_timeout, retry_delay, environment="staging"):
@@ -76,4 +68,4 @@ def twin_checks(runs, lock, lock_timeout, retry_delay, environment="staging"):
              bool(loser) and (loser.waited or 0) >= lock_timeout - retry_delay),
             (f"and was refused naming the holder ({lock['holder'] if lock else 'no lock seen'})",
              bool(holder) and holder in refusal and f"and stayed locked for {lock_timeout} s" in refusal),
-            ("the refused run changed nothing", bool(loser) and changed(loser.output) == 0)]
+            ("the refused run changed nothing", bool(loser) and loser.changed == 0)]

@@ -1,7 +1,6 @@
 """tests/chaos/judge.py: what a chaos case counts as having happened, and
 run.py's exit code, without a lab."""
 
-import signal
 
 import pytest
 
@@ -14,7 +13,7 @@ def chaos(scripts):
 DEPLOYING = "PLAY [Plan the deploy] ***\nTASK [Take the environment's deploy lock] ***\nok\nPLAY [Deploy] ***\n"
 HOLDER = "deploy of staging at 3f4a2761c0ff by ci@runner-7 since 2026-01-01T10:00:00Z"
 LOCK = {"lock_id": "staging", "holder": HOLDER, "run_id": "0123456789ab"}
-# A refusal as the YAML callback folds it, and the run's recap.
+# A refusal as the YAML callback folds it (the changed counts come from the runner's stats).
 REFUSAL = """TASK [Take the environment's deploy lock (waits while another run holds it)] ***
 fatal: [staging-1 -> localhost]: FAILED! =>
     changed: false
@@ -32,16 +31,16 @@ DEPLOYED = DEPLOYING + "PLAY RECAP ***\nstaging-1                  : ok=40   cha
 
 def test_a_kill_counts_only_when_the_deploy_died_of_it_inside_the_deploy_play(chaos):
     kill = chaos.judge.Kill
-    assert kill(12.0, -signal.SIGKILL, DEPLOYING).landed
-    assert not kill(12.0, 0, DEPLOYED).landed  # it ended before the kill
-    assert not kill(12.0, 2, DEPLOYED).landed
-    assert not kill(1.0, -signal.SIGKILL, "PLAY [Plan the deploy] ***\n").landed  # still planning
+    assert kill(12.0, True, 254, DEPLOYING).landed
+    assert not kill(12.0, False, 0, DEPLOYED).landed  # it ended before the kill
+    assert not kill(12.0, False, 2, DEPLOYED).landed
+    assert not kill(1.0, True, 254, "PLAY [Plan the deploy] ***\n").landed  # still planning
 
 
 def test_one_kill_that_missed_fails_the_case_and_says_why(chaos):
     judge = chaos.judge
-    kills = [judge.Kill(10.4, -signal.SIGKILL, DEPLOYING), judge.Kill(31.0, 0, DEPLOYED),
-             judge.Kill(2.0, -signal.SIGKILL, "PLAY [Plan the deploy] ***\n")]
+    kills = [judge.Kill(10.4, True, 254, DEPLOYING), judge.Kill(31.0, False, 0, DEPLOYED),
+             judge.Kill(2.0, True, 254, "PLAY [Plan the deploy] ***\n")]
     (what, good), _lock = judge.kill_checks(kills, 60.2)
     assert good is False
     assert what == ("1/3 SIGKILLs landed inside the deploy play, at 10s, 31s (missed: it ended before, rc 0), "
@@ -50,7 +49,7 @@ def test_one_kill_that_missed_fails_the_case_and_says_why(chaos):
 
 def test_kills_that_all_landed_and_left_no_lock_pass(chaos):
     judge = chaos.judge
-    kills = [judge.Kill(point, -signal.SIGKILL, DEPLOYING) for point in (3.0, 40.0)]
+    kills = [judge.Kill(point, True, 254, DEPLOYING) for point in (3.0, 40.0)]
     assert [good for _what, good in judge.kill_checks(kills, 60)] == [True, True]
 
 
@@ -60,7 +59,7 @@ def test_no_kill_at_all_is_no_pass(chaos):
 
 def test_a_lock_left_after_a_kill_fails_naming_its_holder(chaos):
     judge = chaos.judge
-    kills = [judge.Kill(3.0, -signal.SIGKILL, DEPLOYING), judge.Kill(9.0, -signal.SIGKILL, DEPLOYING, LOCK)]
+    kills = [judge.Kill(3.0, True, 254, DEPLOYING), judge.Kill(9.0, True, 254, DEPLOYING, LOCK)]
     what, good = judge.kill_checks(kills, 60)[1]
     assert good is False
     assert what == f"the lock was gone after 1/2 kills (the keeper released it); left: {HOLDER}"
@@ -72,35 +71,33 @@ def twin_verdicts(chaos, runs, lock=None, lock_timeout=10):
 
 def test_two_deploys_pass_when_one_deployed_and_the_other_waited_and_was_refused_naming_the_holder(chaos):
     run = chaos.judge.Run
-    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED), run(2, 10.5, REFUSAL)]) == [True, True, True, True]
+    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED, 9), run(2, 10.5, REFUSAL, 0)]) == [True, True, True, True]
 
 
 def test_a_refusal_that_did_not_wait_is_no_pass(chaos):
     run = chaos.judge.Run
-    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED), run(2, 0.4, REFUSAL)])[1] is False
-    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED), run(2, None, REFUSAL)])[1] is False
+    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED, 9), run(2, 0.4, REFUSAL, 0)])[1] is False
+    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED, 9), run(2, None, REFUSAL, 0)])[1] is False
 
 
 def test_a_refusal_naming_another_holder_or_another_wait_is_no_pass(chaos):
     run = chaos.judge.Run
-    runs = [run(0, 80.0, DEPLOYED), run(2, 10.5, REFUSAL)]
+    runs = [run(0, 80.0, DEPLOYED, 9), run(2, 10.5, REFUSAL, 0)]
     assert twin_verdicts(chaos, runs, lock={**LOCK, "run_id": "ba9876543210"})[2] is False
     assert twin_verdicts(chaos, runs, lock_timeout=5)[2] is False
-    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED), run(2, 10.5, REFUSAL.replace("locked by", "held by"))])[2] is False
+    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED, 9), run(2, 10.5, REFUSAL.replace("locked by", "held by"), 0)])[2] is False
 
 
-def test_a_refused_run_that_changed_something_or_has_no_recap_is_no_pass(chaos):
+def test_a_refused_run_that_changed_something_or_has_no_stats_is_no_pass(chaos):
     run = chaos.judge.Run
-    changed = REFUSAL.replace("ok=4    changed=0", "ok=4    changed=1")
-    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED), run(2, 10.5, changed)])[3] is False
-    cut = REFUSAL.partition("PLAY RECAP")[0]
-    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED), run(2, 10.5, cut)])[3] is False
+    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED, 9), run(2, 10.5, REFUSAL, 1)])[3] is False
+    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED, 9), run(2, 10.5, REFUSAL, None)])[3] is False
 
 
 def test_two_deploys_that_both_succeeded_or_both_failed_are_no_pass(chaos):
     run = chaos.judge.Run
-    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED), run(0, 150.0, DEPLOYED)]) == [False] * 4
-    assert twin_verdicts(chaos, [run(2, 10.5, REFUSAL), run(2, 10.5, REFUSAL)]) == [False] * 4
+    assert twin_verdicts(chaos, [run(0, 80.0, DEPLOYED, 9), run(0, 150.0, DEPLOYED, 9)]) == [False] * 4
+    assert twin_verdicts(chaos, [run(2, 10.5, REFUSAL, 0), run(2, 10.5, REFUSAL, 0)]) == [False] * 4
 
 
 class FakeLab:

@@ -1,0 +1,281 @@
+"""The lab as tests drive it: playbook runs under ansible-runner, its hosts over
+ssh, what their instances serve, the origin's commits, the deploy lock.
+
+One driver for the integration tests (tests/integration/conftest.py wraps it
+in fixtures), chaos (tests/chaos/lab_ops.py) and bench (tests/bench/): no
+pytest in it. It drives the lab that LAB_STATE, LAB_BRIDGE, LAB_SUBNET,
+PAKASHOP_LAB_EC2_URL and PAKASHOP_LAB_FRONTEND_URL name.
+
+A run's artifacts (ansible-runner writes the run's whole environment into
+them) live in a folder of the lab's state, removed once the run is read.
+"""
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ansible_runner
+import boto3
+import testinfra
+import yaml
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+from lab.backend import GIT_IDENTITY
+from lab.config import CHECKOUT, STATE, lab_hosts, load_config
+
+# The checkout as the collection pakashop.infra, for its catalog model.
+if not any(isinstance(f, _AnsibleCollectionFinder) for f in sys.meta_path):
+    _AnsibleCollectionFinder(paths=[str(CHECKOUT / ".cache/collections")])._install()
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instances  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
+
+BIN = Path(sys.executable).parent
+LOCK_TABLE = "pakashop-deploy-locks"  # in the lab's endpoint (inventories/lab/group_vars/all/lab.yml)
+# The lab's catalog, as the playbooks read it.
+CATALOG = yaml.safe_load((CHECKOUT / "inventories/group_vars/all/services.yml").read_text())["pakashop_service_catalog"]
+# Each run's private data dir while it runs (runs_dir moves it).
+RUNS = STATE / "runs"
+# ansible-runner's names for the PLAY RECAP's columns.
+RECAP_COLUMNS = {"ok": "ok", "changed": "changed", "unreachable": "dark", "failed": "failures",
+                 "skipped": "skipped", "rescued": "rescued", "ignored": "ignored"}
+
+
+def per_host(stats):
+    """{host: {ok, changed, unreachable, failed, skipped, rescued, ignored}}, the
+    PLAY RECAP's rows, from ansible-runner's stats ({} for a run without them)."""
+    stats = stats or {}
+    return {host: {column: stats.get(key, {}).get(host, 0) for column, key in RECAP_COLUMNS.items()}
+            for host in stats.get("processed", {})}
+
+
+def said(output):
+    """Output as a person reads it: the YAML callback's line folding and
+    doubled quotes undone, white space collapsed."""
+    return " ".join(output.replace("''", "'").split())
+
+
+def timeout_message(command, timeout, output):
+    """What a run that ran past its timeout says: the run, and how its output ended."""
+    return f"{command} ran past {timeout} s; its output ended with:\n{output[-2000:]}"
+
+
+class PlaybookTimeout(Exception):
+    """A playbook run ran past its timeout (and was killed)."""
+
+
+@dataclass
+class Run:
+    """A playbook run that ended: its exit code, its output (stdout and stderr
+    as a terminal shows them), ansible-runner's stats (None for a command not
+    run by the runner) and status (successful, failed, canceled, timeout)."""
+    rc: int
+    output: str
+    stats: dict = None
+    status: str = None
+    recap: dict = field(init=False)
+
+    def __post_init__(self):
+        self.recap = per_host(self.stats)
+
+    @property
+    def said(self):
+        """The output as a person reads it (said())."""
+        return said(self.output)
+
+    @property
+    def changed(self):
+        """The changed tasks over every host."""
+        return sum(h["changed"] for h in self.recap.values())
+
+    @property
+    def killed(self):
+        """It was killed by kill() (SIGKILL to its process group)."""
+        return self.status == "canceled"
+
+
+class PlaybookRun:
+    """ansible-playbook playbooks/<playbook> <args> (or an absolute playbook
+    path) under ansible-runner, in a thread: text() while it runs, kill()
+    (SIGKILL to its process group), wait()."""
+
+    def __init__(self, playbook, *args, env=None, timeout=None, log=None, runs_dir=None):
+        self.command = shlex.join(["ansible-playbook", playbook, *args])
+        self.timeout = timeout
+        self._log = Path(log) if log else None
+        if self._log:
+            self._log.write_text("", encoding="utf-8")
+        self._text, self._kill = [], threading.Event()
+        (runs_dir or RUNS).mkdir(parents=True, exist_ok=True)
+        self._dir = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir or RUNS))
+        envvars = {"ANSIBLE_CONFIG": str(CHECKOUT / "ansible.cfg"),
+                   "ANSIBLE_NOCOLOR": "1",  # the runner runs it on a terminal
+                   **(env or {})}
+        self._thread, self._runner = ansible_runner.run_async(
+            private_data_dir=str(self._dir), project_dir=str(CHECKOUT), binary=str(BIN / "ansible-playbook"),
+            cmdline=shlex.join([str(Path("playbooks", playbook)), *args]), envvars=envvars, timeout=timeout,
+            # the run's memory fact cache, as ansible-playbook's; no env/ files;
+            # cancel (kill) looked at twice a second
+            fact_cache_type="memory", suppress_env_files=True, quiet=True, settings={"pexpect_timeout": 0.5},
+            event_handler=self._event, cancel_callback=self._kill.is_set)
+
+    def _event(self, event):
+        if event.get("stdout"):
+            self._text.append(event["stdout"] + "\n")
+            if self._log:
+                with open(self._log, "a", encoding="utf-8") as out:
+                    out.write(event["stdout"] + "\n")
+        return True  # keep it: the runner's stats are read from the events it keeps
+
+    def text(self):
+        """The output so far."""
+        return "".join(self._text)
+
+    def running(self):
+        return self._thread.is_alive()
+
+    def kill(self):
+        self._kill.set()
+
+    def wait(self, seconds=None):
+        """The Run once it ended; None when it is still running after `seconds`.
+        Raises PlaybookTimeout when it ran past its timeout."""
+        self._thread.join(seconds)
+        if self._thread.is_alive():
+            return None
+        try:
+            with self._runner.stdout as out:
+                output = out.read().replace("\r\n", "\n")
+            run = Run(self._runner.rc, output, self._runner.stats, self._runner.status)
+        finally:
+            shutil.rmtree(self._dir, ignore_errors=True)
+        if run.status == "timeout":
+            raise PlaybookTimeout(timeout_message(self.command, self.timeout, output))
+        return run
+
+
+class Lab:
+    """The lab's hosts, their playbook runs, what they serve, the origin, the lock."""
+
+    def __init__(self):
+        self.config = load_config()
+        self.hosts = lab_hosts(self.config)
+        self.origin = STATE / "backend.git"
+        self.key = STATE / "id_ed25519"
+        self._work = STATE / "backend-work"
+
+    # --- hosts ---------------------------------------------------------------
+
+    def names(self, environment):
+        return [h.name for h in self.hosts if h.environment == environment]
+
+    def by_name(self, name):
+        return next(h for h in self.hosts if h.name == name)
+
+    def host(self, name):
+        """A testinfra host over ssh."""
+        return testinfra.get_host(
+            f"ssh://root@{self.by_name(name).address}", ssh_identity_file=str(self.key),
+            ssh_extra_args="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                           "-o LogLevel=ERROR")
+
+    # --- playbook runs -------------------------------------------------------
+
+    @staticmethod
+    def start(playbook, *args, env=None, timeout=None, log=None):
+        """A PlaybookRun of playbooks/<playbook> started in the background."""
+        return PlaybookRun(playbook, *args, env=env, timeout=timeout, log=log)
+
+    def playbook(self, playbook, *args, env=None, timeout=None, log=None):
+        """Run a playbook and wait; the Run. Raises PlaybookTimeout past `timeout` s."""
+        return self.start(playbook, *args, env=env, timeout=timeout, log=log).wait()
+
+    def ledger(self, name, service):
+        """The entries of a service's release ledger on a host."""
+        text = self.host(name).file(f"/var/lib/pakashop/ledger/{service}.json").content_string
+        return json.loads(text)["entries"]
+
+    # --- what the instances serve --------------------------------------------
+
+    def health(self, name, port):
+        """The health answer of the instance on `port` of a host, or None."""
+        answer = self.host(name).run(f"curl -sf --max-time 2 http://127.0.0.1:{port}/healthz")
+        return json.loads(answer.stdout) if answer.rc == 0 else None
+
+    @staticmethod
+    def port(service, instance=1):
+        """The port of an instance of a service, from the catalog."""
+        return instances(CATALOG, service)[instance - 1]["port"]
+
+    def serving(self, service, environment="staging"):
+        """{host: [version of each instance]} for a service on the environment's hosts."""
+        ports = [i["port"] for i in instances(CATALOG, service)]
+        return {name: [(self.health(name, p) or {}).get("version") for p in ports]
+                for name in self.names(environment) if service in self.by_name(name).services}
+
+    # --- the origin ----------------------------------------------------------
+
+    def git(self, *args):
+        return subprocess.run(["git", "-C", self._work, *args], check=True, capture_output=True,
+                              text=True, env={**os.environ, **GIT_IDENTITY}).stdout.strip()
+
+    def head(self, branch="main"):
+        return subprocess.run(["git", "-C", self.origin, "rev-parse", f"refs/heads/{branch}"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    def checkout(self, branch):
+        """The work clone of origin at the branch's head on origin."""
+        if not self._work.exists():
+            subprocess.run(["git", "clone", "-q", self.origin, self._work], check=True)
+        self.git("fetch", "-q", "origin")
+        self.git("checkout", "-q", "-B", branch, f"origin/{branch}")
+
+    def push(self, branch, message):
+        """Commit everything of the work clone on the branch and push; returns the sha."""
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        self.git("push", "-q", "origin", branch)
+        return self.git("rev-parse", "HEAD")
+
+    def commit(self, branch, files, message):
+        """Commit files ({path: text}) on a branch of origin and push; returns the sha."""
+        self.checkout(branch)
+        for path, text in files.items():
+            target = self._work / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        return self.push(branch, message)
+
+    # --- the deploy lock -----------------------------------------------------
+
+    def dynamodb(self):
+        return boto3.client("dynamodb", endpoint_url=self.config["ec2"]["endpoint"], region_name="eu-west-1",
+                            aws_access_key_id="lab", aws_secret_access_key="lab")
+
+    def lock(self, environment="staging"):
+        """The environment's deploy lock in the lab's DynamoDB table ({holder, run_id, ...}), or None."""
+        item = self.dynamodb().get_item(TableName=LOCK_TABLE, Key={"lock_id": {"S": environment}},
+                                        ConsistentRead=True).get("Item")
+        return {k: next(iter(v.values())) for k, v in item.items()} if item else None
+
+    def leave_lock(self, environment, holder, run_id, expires_at):
+        """A lock as a run that died would leave it."""
+        self.dynamodb().put_item(TableName=LOCK_TABLE, Item={
+            "lock_id": {"S": environment}, "run_id": {"S": run_id}, "holder": {"S": holder},
+            "acquired_at": {"N": str(int(expires_at) - 60)}, "expires_at": {"N": str(int(expires_at))}})
+
+    def wait_for_lock(self, environment, present, seconds):
+        """True once the lock is there (present) or gone (not present) within `seconds`."""
+        deadline = time.monotonic() + seconds
+        while (self.lock(environment) is not None) != present:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True
+
