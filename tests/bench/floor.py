@@ -27,7 +27,7 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(CHECKOUT))
 sys.path.insert(0, str(CHECKOUT / ".cache/collections"))
 from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instances, order  # noqa: E402
-from lab.__main__ import STATE, lab_hosts, load_config  # noqa: E402  pylint: disable=wrong-import-position
+from lab.config import STATE, lab_hosts, load_config  # noqa: E402  pylint: disable=wrong-import-position
 
 SERVICES = yaml.safe_load((CHECKOUT / "inventories/group_vars/all/services.yml").read_text())
 CATALOG, SHARED = SERVICES["pakashop_service_catalog"], SERVICES["pakashop_shared_source_paths"]
