@@ -75,6 +75,14 @@ def test_with_two_of_three_hosts_down_nobody_holds_it_and_the_one_taken_is_given
                                    "stg-2: Failed to connect to the host via ssh)")
 
 
+def test_half_of_four_hosts_is_not_a_majority(hosts):
+    four = [*HOSTS, "stg-4"]
+    hosts.down = {"stg-1", "stg-2"}
+    assert not lock(hosts, four).acquire("run-a", "a", 60, now=1000)[0]
+    hosts.down = {"stg-1"}
+    assert lock(hosts, four).acquire("run-a", "a", 60, now=1000)[0]
+
+
 def test_two_runners_that_see_different_hosts_cannot_both_hold_it(hosts):
     hosts.down = {"stg-3"}  # runner A reaches stg-1 and stg-2
     assert lock(hosts).acquire("run-a", "a", 60, now=1000)[0]
