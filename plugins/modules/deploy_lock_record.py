@@ -115,7 +115,8 @@ def main():
                         params["lease"], params["now"], write=not module.check_mode)
     except OSError as exc:
         module.fail_json(msg=f"the deploy lock's record in {params['path']} cannot be changed: {exc}")
-    module.exit_json(changed=result.pop("changed"), **result)
+    module.exit_json(changed=result["changed"], granted=result["granted"], before=result["before"],
+                     record=result["record"])
 
 
 if __name__ == "__main__":

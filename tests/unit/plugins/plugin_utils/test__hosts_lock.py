@@ -13,7 +13,7 @@ from ansible_collections.pakashop.infra.plugins.module_utils._lock_record import
 from ansible_collections.pakashop.infra.plugins.plugin_utils._hosts_lock import AdHoc, HostsLock
 from ansible_collections.pakashop.infra.plugins.plugin_utils._lock import LockError, keep, process_start
 
-HOSTS = ["stg-1", "stg-2", "stg-3"]
+HOSTS = ("stg-1", "stg-2", "stg-3")
 
 
 class Hosts:
@@ -53,7 +53,7 @@ def test_a_majority_of_the_hosts_holds_the_lock_and_a_second_run_is_refused(host
     held, current, taken_over = lock(hosts).acquire("run-a", "deploy by a", 60, now=1000)
     assert held and current["run_id"] == "run-a" and taken_over is None
     assert [hosts.holder(h)["run_id"] for h in HOSTS] == ["run-a"] * 3
-    held, current, _ = lock(hosts).acquire("run-b", "deploy by b", 60, now=1010)
+    held, current = lock(hosts).acquire("run-b", "deploy by b", 60, now=1010)[:2]
     assert not held and current["holder"] == "deploy by a"
 
 
@@ -66,7 +66,7 @@ def test_with_one_of_three_hosts_down_the_lock_is_held_and_still_excludes(hosts)
 def test_with_two_of_three_hosts_down_nobody_holds_it_and_the_one_taken_is_given_back(hosts):
     hosts.down = {"stg-1", "stg-2"}
     staging = lock(hosts)
-    held, current, _ = staging.acquire("run-a", "a", 60, now=1000)
+    held, current = staging.acquire("run-a", "a", 60, now=1000)[:2]
     assert not held and current is None
     assert hosts.holder("stg-3") is None  # given back
     assert hosts.calls[-1] == ("released", ["stg-3"])
@@ -76,7 +76,7 @@ def test_with_two_of_three_hosts_down_nobody_holds_it_and_the_one_taken_is_given
 
 
 def test_half_of_four_hosts_is_not_a_majority(hosts):
-    four = [*HOSTS, "stg-4"]
+    four = (*HOSTS, "stg-4")
     hosts.down = {"stg-1", "stg-2"}
     assert not lock(hosts, four).acquire("run-a", "a", 60, now=1000)[0]
     hosts.down = {"stg-1"}
@@ -87,7 +87,7 @@ def test_two_runners_that_see_different_hosts_cannot_both_hold_it(hosts):
     hosts.down = {"stg-3"}  # runner A reaches stg-1 and stg-2
     assert lock(hosts).acquire("run-a", "a", 60, now=1000)[0]
     hosts.down = {"stg-1"}  # runner B reaches stg-2 and stg-3: stg-2 is A's
-    held, current, _ = lock(hosts).acquire("run-b", "b", 60, now=1010)
+    held, current = lock(hosts).acquire("run-b", "b", 60, now=1010)[:2]
     assert not held and current["run_id"] == "run-a"
     assert hosts.holder("stg-3") is None  # B gave back stg-3
 
@@ -98,7 +98,7 @@ def test_a_split_between_two_runs_is_given_back_by_both(hosts):
         update(hosts.root / host, "staging", "acquired", "run-a", "a", 60, 1000)
     for host in five[2:4]:
         update(hosts.root / host, "staging", "acquired", "run-b", "b", 60, 1000)
-    held, _, _ = lock(hosts, five).acquire("run-c", "c", 60, now=1001)  # only h4 is free
+    held = lock(hosts, five).acquire("run-c", "c", 60, now=1001)[0]  # only h4 is free
     assert not held and hosts.holder("h4") is None
 
 
@@ -171,7 +171,7 @@ def test_ad_hoc_asks_each_host_with_ansible_and_names_those_that_did_not_answer(
     ask = AdHoc({"ansible": ansible, "inventory": [str(inventory)],
                  "env": {"ANSIBLE_INVENTORY_ENABLED": "ansible.builtin.yaml"}})
     staging = HostsLock({"type": "hosts", "path": str(tmp_path / "locks")}, "staging", ["here", "gone"], run=ask)
-    held, _, _ = staging.acquire("run-a", "a", 60)
+    held = staging.acquire("run-a", "a", 60)[0]
     assert not held  # 1 of 2 is no majority
     assert "gone" in staging.missed and "here" not in staging.missed
     assert not (tmp_path / "locks/staging.json").exists()  # given back on the host that granted it
