@@ -1,4 +1,4 @@
-"""The local lab: ``python -m lab up|down|status|endpoints [ENV]|ssh NAME [CMD]``.
+"""The local lab: ``python -m lab up|down|status|endpoints [ENV]|ssh NAME [CMD]|stop NAME|start NAME``.
 
 Real systemd hosts (systemd-nspawn) on a private bridge, a local EC2 endpoint
 (moto server) that describes them, the sample backend in a bare git repo, and
@@ -157,15 +157,42 @@ def endpoints(environment="staging"):
             print(f"{environment} gateway on {host.name}: {url}/  not answering ({exc})")
 
 
-def ssh(name, *command):
-    host = next((h for h in lab_hosts(load_config()) if h.name == name), None)
+def lab_host(config, name):
+    host = next((h for h in lab_hosts(config) if h.name == name), None)
     if not host:
         raise SystemExit(f"lab: no host {name!r}; `make lab-status` lists them")
+    return host
+
+
+def stop(name):
+    """Power one host off (by its nspawn's pid); its instance then reads
+    `stopped`, as in AWS, and the inventory lists it, unreachable (lab/ec2.yml)."""
+    config = load_config()
+    host = lab_host(config, name)
+    host.stop()
+    Endpoint(STATE, config["ec2"]).set_running(name, False)
+    log(f"lab: {name} is stopped; `python -m lab start {name}` boots it again")
+
+
+def start(name):
+    config = load_config()
+    host = lab_host(config, name)
+    host.create(hosts.ensure_base_image(), ssh_key().with_suffix(".pub").read_text())
+    host.start(config["network"]["bridge"])
+    Endpoint(STATE, config["ec2"]).set_running(name, True)
+    if not wait_until(lambda: host.system_state() in ("running", "degraded") and ssh_ready(host, ssh_key()), 120):
+        raise SystemExit(f"lab: {name} did not come up in 120 s; see {host.dir / 'nspawn.log'}")
+    log(f"lab: {name} is running")
+
+
+def ssh(name, *command):
+    host = lab_host(load_config(), name)
     os.execvp("ssh", ["ssh", "-i", str(ssh_key()), *SSH_OPTS, f"root@{host.address}", *command])
 
 
 def main(argv):
-    commands = {"up": up, "down": down, "status": status, "ssh": ssh, "endpoints": endpoints}
+    commands = {"up": up, "down": down, "status": status, "ssh": ssh, "endpoints": endpoints,
+                "stop": stop, "start": start}
     if not argv or argv[0] not in commands:
         raise SystemExit(__doc__)
     if os.geteuid() != 0 and argv[0] not in ("status", "endpoints"):

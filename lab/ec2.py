@@ -37,14 +37,28 @@ class Endpoint(Daemon):
                                   KeySchema=[{"AttributeName": "lock_id", "KeyType": "HASH"}],
                                   AttributeDefinitions=[{"AttributeName": "lock_id", "AttributeType": "S"}])
 
+    def _instances(self, ec2):
+        """{Name tag: instance} of the instances that are running or stopped."""
+        return {tag["Value"]: inst
+                for page in ec2.get_paginator("describe_instances").paginate(
+                    Filters=[{"Name": "instance-state-name", "Values": ["running", "stopped"]}])
+                for res in page["Reservations"] for inst in res["Instances"]
+                for tag in inst.get("Tags", []) if tag["Key"] == "Name"}
+
+    def set_running(self, name, running):
+        """Start or stop a host's instance, as AWS shows a host that was stopped:
+        state `stopped`, its private address kept."""
+        ec2 = self.client()
+        instance = self._instances(ec2)[name]["InstanceId"]
+        if running:
+            ec2.start_instances(InstanceIds=[instance])
+        else:
+            ec2.stop_instances(InstanceIds=[instance])
+
     def register(self, hosts, subnet):
         """One running instance per host (idempotent: matched on the Name tag)."""
         ec2 = self.client()
-        known = {tag["Value"]: inst
-                 for page in ec2.get_paginator("describe_instances").paginate(
-                     Filters=[{"Name": "instance-state-name", "Values": ["running"]}])
-                 for res in page["Reservations"] for inst in res["Instances"]
-                 for tag in inst.get("Tags", []) if tag["Key"] == "Name"}
+        known = self._instances(ec2)
         subnet_id = self._subnet(ec2, subnet)
         image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         for host in hosts:
@@ -53,6 +67,8 @@ class Endpoint(Daemon):
             if host.name in known:
                 instance = known[host.name]
                 if instance.get("PrivateIpAddress") == host.address:
+                    if instance["State"]["Name"] == "stopped":  # `lab stop`, then `lab up`
+                        ec2.start_instances(InstanceIds=[instance["InstanceId"]])
                     ec2.create_tags(Resources=[instance["InstanceId"]],
                                     Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
                     continue

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import getpass
 import os
+import shutil
 import socket
+import sys
 import time
 import uuid
 
 from ansible.plugins.action import ActionBase
 from ansible_collections.pakashop.infra.plugins.plugin_utils._lock import (
-    DynamoDBLock, LockError, process_start, start_keeper)
+    LockError, open_lock, process_start, start_keeper)
 
 STORE_SPEC = {
-    "table": {"type": "str", "required": True},
+    "type": {"type": "str", "choices": ["dynamodb", "hosts"], "default": "dynamodb"},
+    "path": {"type": "str"},
+    "table": {"type": "str"},
     "region": {"type": "str"},
     "endpoint_url": {"type": "str"},
     "profile": {"type": "str"},
@@ -27,7 +31,8 @@ STORE_SPEC = {
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
     "state": {"type": "str", "choices": ["acquired", "released", "broken"], "default": "acquired"},
-    "store": {"type": "dict", "required": True, "options": STORE_SPEC},
+    "store": {"type": "dict", "required": True, "options": STORE_SPEC,
+              "required_if": [("type", "dynamodb", ("table",))]},
     "what": {"type": "str"},
     "run_id": {"type": "str"},
     "timeout": {"type": "int", "default": 600},
@@ -49,6 +54,18 @@ def describe(lock, now):
             + (f"runs out in {_age(left)}" if left > 0 else f"ran out {_age(-left)} ago"))
 
 
+def transport(task_vars):
+    """How the hosts store reaches the hosts: the `ansible` beside this
+    ansible-playbook, the run's inventory sources and its ansible.cfg."""
+    ansible = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "ansible")
+    if not os.access(ansible, os.X_OK):
+        ansible = shutil.which("ansible") or "ansible"
+    sources = [os.path.abspath(s) if os.path.exists(s) else s
+               for s in task_vars.get("ansible_inventory_sources") or []]
+    config = task_vars.get("ansible_config_file")
+    return {"ansible": ansible, "inventory": sources, "env": {"ANSIBLE_CONFIG": config} if config else {}}
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -57,7 +74,9 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)
         try:
-            lock = DynamoDBLock(args["store"], args["name"])
+            hosts = (task_vars.get("groups") or {}).get(args["name"], [])
+            self._where = {"hosts": hosts, "transport": transport(task_vars)} if args["store"]["type"] == "hosts" else {}
+            lock = open_lock(args["store"], args["name"], **self._where)
             handler = {"acquired": self._acquire, "released": self._release, "broken": self._break}
             return {**result, **handler[args["state"]](lock, args)}
         except LockError as exc:
@@ -73,7 +92,7 @@ class ActionModule(ActionBase):
             seen = lock.read()
             now = int(time.time())
             free = not seen or seen["expires_at"] <= now
-            return {"changed": False, "acquired": False, "run_id": run_id, "lock": seen,
+            return {"changed": False, "acquired": False, "run_id": run_id, "lock": seen, **self._per_host(lock),
                     "msg": f"{name} is {'free' if free else 'locked by ' + describe(seen, now)} (check mode: not taken)"}
         started = time.monotonic()
         deadline = started + args["timeout"]
@@ -86,6 +105,11 @@ class ActionModule(ActionBase):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 now = int(time.time())
+                shortfall = getattr(lock, "shortfall", lambda: None)()
+                if shortfall and not current:
+                    return {"failed": True, "reason": "quorum", "lock": None, **self._per_host(lock),
+                            "msg": f"{name} cannot be locked: {shortfall}, for {args['timeout']} s; start the "
+                                   f"hosts that are down, or deploy with the DynamoDB store."}
                 return {"failed": True, "reason": "held", "lock": current,
                         "msg": (f"{name} is locked by another run, {describe(current, now)}, and stayed locked "
                                 f"for {args['timeout']} s: let that run finish; if it is dead, its lock goes "
@@ -94,7 +118,7 @@ class ActionModule(ActionBase):
         # The keeper watches this ansible-playbook (the parent of this worker).
         ppid = os.getppid()
         keeper = start_keeper({"store": args["store"], "name": name, "run_id": run_id, "lease": args["lease"],
-                               "pid": ppid, "pid_start": process_start(ppid)})
+                               "pid": ppid, "pid_start": process_start(ppid), **self._where})
         waited = round(time.monotonic() - started)
         result = {"changed": False, "acquired": True, "run_id": run_id, "holder": holder, "keeper_pid": keeper,
                   "lock": current, "waited": waited,
@@ -122,7 +146,14 @@ class ActionModule(ActionBase):
     def _break(self, lock, args):
         if self._task.check_mode:
             seen = lock.read()
-            return {"changed": bool(seen), "lock": seen, "msg": "check mode: the lock is left as it is"}
+            return {"changed": bool(seen), "lock": seen, **self._per_host(lock),
+                    "msg": "check mode: the lock is left as it is"}
         seen = lock.break_lock()
         return {"changed": bool(seen), "lock": seen,
                 "msg": f"broke the deploy lock of {args['name']}" + (f", held by {seen['holder']}" if seen else ": it was free")}
+
+    @staticmethod
+    def _per_host(lock):
+        """The hosts store's last answer of each host, for the status."""
+        per_host = getattr(lock, "per_host", None)
+        return {"hosts": per_host} if per_host is not None else {}

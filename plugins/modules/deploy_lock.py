@@ -9,9 +9,23 @@ module: deploy_lock
 short_description: Take, release or break an environment's deploy lock
 version_added: 0.1.0
 description:
-  - One run at a time per environment. The lock is an item of a DynamoDB table that every
-    runner of the environment shares (on the controller, with conditional writes); it names
-    its holder (what runs, who, from where, since when) and a run id, and has a lease.
+  - One run at a time per environment. The lock names its holder (what runs, who, from where,
+    since when) and a run id, and has a lease. It lives in one of two stores (O(store.type)).
+  - V(dynamodb), the default, is an item of a DynamoDB table that every runner of the
+    environment shares (on the controller, with conditional writes).
+  - V(hosts), for environments without AWS, is a record on each of the environment's hosts
+    (M(pakashop.infra.deploy_lock_record), a file in a root-only folder, changed by
+    compare-and-set under C(flock)); the lock is held when a strict majority of B(all) the
+    hosts of the environment's group in the inventory (whatever the run's limit, up or down)
+    granted it to this run. So with three or more hosts one may be down, and two runners
+    that see different hosts cannot both hold it, as two majorities share a host. A run that
+    got less than a majority gives back what it took and tries again like a run that waits.
+  - The hosts store reaches the hosts by running C(ansible <the environment's hosts> -i <the
+    run's inventory> -m pakashop.infra.deploy_lock_record), the C(ansible) beside this
+    C(ansible-playbook), with the run's C(ansible.cfg). So it uses Ansible's own connection
+    settings from the inventory and the configuration (not options given on the command line
+    such as C(-u) or C(--private-key); put those in the inventory), and the keeper, which
+    outlives the playbook, reaches the hosts the same way; the playbooks keep one task per step.
   - V(state=acquired) takes the lock, waiting up to O(timeout) seconds while another run
     holds it, and starts the lock's keeper, a small process of its own on the controller
     that renews the lease every O(lease)/3 seconds while this C(ansible-playbook) lives and
@@ -38,7 +52,8 @@ attributes:
   platform:
     platforms: posix
 requirements:
-  - boto3 on the controller
+  - boto3 on the controller (V(dynamodb))
+  - root on the environment's hosts, as their connection or with C(ansible_become) (V(hosts))
 options:
   name:
     description: The lock's name, the environment (C(staging), C(production)).
@@ -50,14 +65,24 @@ options:
     choices: [acquired, released, broken]
     default: acquired
   store:
-    description: The DynamoDB table that holds the locks (partition key C(lock_id), type S).
+    description: Where the lock is kept (the inventory's C(pakashop_lock_store)).
     type: dict
     required: true
     suboptions:
-      table:
-        description: The table's name.
+      type:
+        description:
+          - V(dynamodb), a DynamoDB table (partition key C(lock_id), type S), or V(hosts), a
+            majority of the environment's hosts (the inventory group named O(name)).
         type: str
-        required: true
+        choices: [dynamodb, hosts]
+        default: dynamodb
+      path:
+        description: The root-only folder of the records on each host (V(hosts)).
+        type: str
+        default: /var/lib/pakashop/locks
+      table:
+        description: The table's name (V(dynamodb), where it is required).
+        type: str
       region:
         description: Its AWS region.
         type: str
@@ -95,8 +120,12 @@ options:
     type: int
     default: 60
 notes:
-  - The lease is compared with the controllers' clocks; keep them in time (NTP), and keep
-    O(lease) well above their skew.
+  - The lease is compared with the controllers' clocks (the hosts store, too, sends the
+    controller's); keep them in time (NTP), and keep O(lease) well above their skew.
+  - With the hosts store, an inventory that drops stopped hosts (the EC2 plugin's default
+    O(pakashop.infra.ec2#inventory:instance_states)) makes the majority one of the hosts still up; list
+    stopped instances too (C(instance_states) V([pending, running, stopping, stopped]), as the
+    lab's inventory does), so every runner counts the same hosts.
 seealso:
   - module: pakashop.infra.preflight
 """
@@ -109,6 +138,15 @@ EXAMPLES = r"""
     store:
       table: pakashop-deploy-locks
       region: eu-west-1
+  register: lock
+  run_once: true
+  delegate_to: localhost
+
+- name: Take it on a majority of staging's hosts instead (no AWS)
+  pakashop.infra.deploy_lock:
+    name: staging
+    store:
+      type: hosts
   register: lock
   run_once: true
   delegate_to: localhost
@@ -157,8 +195,17 @@ released:
   description: Whether this run's lock was deleted.
   returned: state=released
   type: bool
+hosts:
+  description:
+    - "The hosts store's record on each host (null when free, C(unreachable: why) when it did not
+      answer), when reading the lock (check mode) and when a majority was out of reach."
+  returned: O(store.type=hosts), in check mode and on failure for V(quorum)
+  type: dict
 reason:
-  description: Why it failed, V(held) (another run held it past O(timeout)) or V(store) (the table cannot be used).
+  description:
+    - Why it failed, V(held) (another run held it past O(timeout)), V(quorum) (fewer than a
+      majority of the environment's hosts answered until O(timeout)) or V(store) (the store
+      cannot be used).
   returned: failure
   type: str
 """

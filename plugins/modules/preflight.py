@@ -65,7 +65,7 @@ options:
         V(github_repository) and V(pakashop_github_repository) owner/name; V(github_merge) and
         V(verify_frontend) booleans; V(promote_wait) and V(promote_frontend_timeout) 0 or more seconds;
         V(github_api_url) and V(vercel_api_url) an http(s) base URL; V(pakashop_vercel_project) one
-        line, or empty (no frontend configured); V(pakashop_lock_store) a mapping that names the lock's DynamoDB C(table)."
+        line, or empty (no frontend configured); V(pakashop_lock_store) a mapping that names the lock's DynamoDB C(table), or C({type: hosts})."
     type: dict
     default: {}
   services:

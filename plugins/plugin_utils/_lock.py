@@ -135,6 +135,15 @@ class DynamoDBLock:
         return seen
 
 
+def open_lock(store, name, hosts=None, transport=None):
+    """The lock of `name` in the store that pakashop_lock_store chose."""
+    if store.get("type") == "hosts":
+        from ansible_collections.pakashop.infra.plugins.plugin_utils._hosts_lock import (  # pylint: disable=import-outside-toplevel
+            HostsLock)  # imports this module: not at its top
+        return HostsLock(store, name, hosts, transport)
+    return DynamoDBLock(store, name)
+
+
 # --- the keeper ---------------------------------------------------------------
 
 def process_start(pid):
@@ -150,7 +159,7 @@ def process_start(pid):
 def keep(settings, lock=None, sleep=time.sleep):
     """Renew the lease every lease/3 s while the run's process lives; delete the
     lock once it is gone. Ends when the lock is no longer the run's."""
-    lock = lock or DynamoDBLock(settings["store"], settings["name"])
+    lock = lock or open_lock(settings["store"], settings["name"], settings.get("hosts"), settings.get("transport"))
     pid, started, lease = settings["pid"], settings["pid_start"], settings["lease"]
     renewed = time.monotonic()
     while True:
@@ -183,4 +192,9 @@ def start_keeper(settings):
 
 
 if __name__ == "__main__":
-    keep(json.loads(sys.stdin.read()))
+    # Run as a file: import the collection's copy of this module (the hosts store
+    # imports it too, so there is one LockError), from the collections folder
+    # this file is in (.../ansible_collections/pakashop/infra/plugins/plugin_utils).
+    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), *[".."] * 5)))
+    from ansible_collections.pakashop.infra.plugins.plugin_utils._lock import keep as keep_lock
+    keep_lock(json.loads(sys.stdin.read()))

@@ -171,11 +171,18 @@ def _repository(name, value):
 
 
 def _lock_store(name, value):
+    kind = value.get("type", "dynamodb") if isinstance(value, dict) else None
+    if kind == "hosts":
+        return None
+    if kind not in (None, "dynamodb"):
+        return (f"{name} has type {kind!r}: give type dynamodb (a DynamoDB table, the default) or hosts "
+                f"(the environment's hosts, held on a majority of them).")
     if isinstance(value, dict) and isinstance(value.get("table"), str) and value["table"].strip():
         return None
     return (f"{name} names no lock table: set it in the inventory's group_vars to the DynamoDB table "
             f"every runner of the environment shares, for example {name}: {{table: pakashop-deploy-locks, "
-            f"region: eu-west-1}} (see inventories/aws/group_vars/all/aws.yml).")
+            f"region: eu-west-1}} (see inventories/aws/group_vars/all/aws.yml), or {{type: hosts}} to hold it "
+            f"on a majority of the environment's hosts.")
 
 
 def _url(name, value):

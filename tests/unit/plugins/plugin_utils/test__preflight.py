@@ -173,6 +173,7 @@ def test_a_bad_setting_is_refused_with_an_example(name, value):
     ("release_ref", "main~1"), ("to_release", "20261201T101500Z-3f4a276"), ("to_release", ""),
     ("deploy_service_root", "/opt/pakashop"), ("github_repository", "pakashop/backend"),
     ("deploy_serial", None), ("pakashop_lock_store", {"table": "pakashop-deploy-locks"}),
+    ("pakashop_lock_store", {"type": "hosts"}), ("pakashop_lock_store", {"type": "dynamodb", "table": "locks"}),
     ("deploy_serial", None), ("promote_wait", 0), ("promote_wait", "300"), ("github_merge", "true"),
     ("verify_frontend", False), ("github_api_url", "https://github.example.com/api/v3"),
     ("vercel_api_url", "http://127.0.0.1:5065"), ("pakashop_vercel_project", "prj_pakashop"),
@@ -187,6 +188,12 @@ def test_a_lock_store_without_a_table_is_refused_without_showing_it(store):
     problems = check_settings({"pakashop_lock_store": store})
     assert len(problems) == 1 and problems[0].startswith("pakashop_lock_store names no lock table: set it")
     assert "k3y-value" not in problems[0]
+
+
+def test_a_lock_store_of_an_unknown_type_is_refused_naming_the_two():
+    assert check_settings({"pakashop_lock_store": {"type": "consul"}}) == [
+        "pakashop_lock_store has type 'consul': give type dynamodb (a DynamoDB table, the default) or hosts "
+        "(the environment's hosts, held on a majority of them)."]
 
 
 def test_an_unknown_setting_is_a_bug_of_the_caller():
