@@ -24,7 +24,9 @@ import yaml
 CHECKOUT = Path(__file__).resolve().parents[2]
 TEST_LAB = {"LAB_STATE": str(CHECKOUT / ".lab-test"), "LAB_BRIDGE": "br-pktest",
             "LAB_SUBNET": "10.213.1", "PAKASHOP_LAB_EC2_URL": "http://127.0.0.1:5056",
-            "PAKASHOP_LAB_FRONTEND_URL": "http://127.0.0.1:5066"}
+            "PAKASHOP_LAB_FRONTEND_URL": "http://127.0.0.1:5066",
+            # One preview host, for test_preview.py (lab.yml starts none).
+            "LAB_PREVIEW_HOSTS": "1"}
 for _key, _value in TEST_LAB.items():
     os.environ.setdefault(_key, _value)
 sys.path.insert(0, str(CHECKOUT))
@@ -159,22 +161,23 @@ class Lab:
         """The port of an instance of a service, from the catalog."""
         return instances(CATALOG, service)[instance - 1]["port"]
 
-    def serving(self, service):
-        """{host: [version of each instance]} for a service on the staging hosts."""
+    def serving(self, service, environment="staging"):
+        """{host: [version of each instance]} for a service on an environment's hosts."""
         ports = [i["port"] for i in instances(CATALOG, service)]
         return {name: [(self.health(name, p) or {}).get("version") for p in ports]
-                for name in self.names("staging") if service in self.by_name(name).services}
+                for name in self.names(environment) if service in self.by_name(name).services}
 
     def head(self, branch):
         return subprocess.run(["git", "-C", self.origin, "rev-parse", f"refs/heads/{branch}"],
                               check=True, capture_output=True, text=True).stdout.strip()
 
-    def commit(self, branch, files, message):
-        """Commit files ({path: text}) on a branch of origin and push; returns the sha."""
+    def commit(self, branch, files, message, base=None):
+        """Commit files ({path: text}) on a branch of origin and push; returns the sha.
+        A branch that origin does not have yet starts from `base`."""
         if not self._work.exists():
             subprocess.run(["git", "clone", "-q", self.origin, self._work], check=True)
         self.git("fetch", "-q", "origin")
-        self.git("checkout", "-q", "-B", branch, f"origin/{branch}")
+        self.git("checkout", "-q", "-B", branch, f"origin/{base or branch}")
         for path, text in files.items():
             target = self._work / path
             target.parent.mkdir(parents=True, exist_ok=True)
