@@ -229,12 +229,13 @@ class Lab:
         return subprocess.run(["git", "-C", self.origin, "rev-parse", f"refs/heads/{branch}"],
                               check=True, capture_output=True, text=True).stdout.strip()
 
-    def checkout(self, branch):
-        """The work clone of origin at the branch's head on origin."""
+    def checkout(self, branch, base=None):
+        """The work clone of origin at the branch's head on origin; a branch
+        that origin does not have yet starts from `base`."""
         if not self._work.exists():
             subprocess.run(["git", "clone", "-q", self.origin, self._work], check=True)
         self.git("fetch", "-q", "origin")
-        self.git("checkout", "-q", "-B", branch, f"origin/{branch}")
+        self.git("checkout", "-q", "-B", branch, f"origin/{base or branch}")
 
     def push(self, branch, message):
         """Commit everything of the work clone on the branch and push; returns the sha."""
@@ -243,9 +244,9 @@ class Lab:
         self.git("push", "-q", "origin", branch)
         return self.git("rev-parse", "HEAD")
 
-    def commit(self, branch, files, message):
+    def commit(self, branch, files, message, base=None):
         """Commit files ({path: text}) on a branch of origin and push; returns the sha."""
-        self.checkout(branch)
+        self.checkout(branch, base)
         for path, text in files.items():
             target = self._work / path
             target.parent.mkdir(parents=True, exist_ok=True)

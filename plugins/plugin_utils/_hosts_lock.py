@@ -46,9 +46,11 @@ class AdHoc:
             command += ["-i", source]
         env = {**os.environ, **(self.transport.get("env") or {})}
         with tempfile.TemporaryDirectory(prefix="pakashop-lock-") as tree:
-            try:  # the tree callback (built in) leaves each host's result as a JSON file
-                subprocess.run([*command, "-t", tree], capture_output=True, env=env, timeout=self.timeout,
-                               check=False)
+            # The tree callback (built in) leaves each host's result as a JSON file. stdin
+            # from nothing: ansible refuses the non-blocking stdin a playbook's worker has.
+            try:
+                subprocess.run([*command, "-t", tree], stdin=subprocess.DEVNULL, capture_output=True, env=env,
+                               timeout=self.timeout, check=False)
             except (OSError, subprocess.TimeoutExpired) as exc:
                 raise LockError(f"the environment's hosts cannot be asked for their lock records ({exc})") from None
             answers = {host: _answer(os.path.join(tree, host)) for host in hosts}

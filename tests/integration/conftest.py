@@ -18,7 +18,9 @@ import pytest
 CHECKOUT = Path(__file__).resolve().parents[2]
 TEST_LAB = {"LAB_STATE": str(CHECKOUT / ".lab-test"), "LAB_BRIDGE": "br-pktest",
             "LAB_SUBNET": "10.213.1", "PAKASHOP_LAB_EC2_URL": "http://127.0.0.1:5056",
-            "PAKASHOP_LAB_FRONTEND_URL": "http://127.0.0.1:5066"}
+            "PAKASHOP_LAB_FRONTEND_URL": "http://127.0.0.1:5066",
+            # One preview host, for test_preview.py (lab.yml starts none).
+            "LAB_PREVIEW_HOSTS": "1"}
 for _key, _value in TEST_LAB.items():
     os.environ.setdefault(_key, _value)
 sys.path.insert(0, str(CHECKOUT))

@@ -7,8 +7,10 @@ They leave every unit running and main containing production, so that later
 test files find a usable lab.
 """
 
+import http.server
 import json
 import subprocess
+import threading
 
 import pytest
 
@@ -145,13 +147,49 @@ def test_hotfix_sync_merges_and_deploys_staging(lab):
         assert health(lab, name, lab.port("api"))["version"] == merged
 
 
-def test_promote_through_github_hands_the_token_to_the_api_call(lab):
+class RecordingGitHub(http.server.BaseHTTPRequestHandler):
+    """GitHub's API as a token check sees it: records each request's
+    Authorization header and answers 401, as GitHub does to a bad token."""
+    seen = []
+
+    def do_GET(self):
+        self.seen.append((self.path, self.headers.get("Authorization")))
+        data = json.dumps({"message": "Bad credentials"}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_POST = do_PUT = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def recording_github():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RecordingGitHub)
+    RecordingGitHub.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", RecordingGitHub.seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_promote_through_github_hands_the_token_to_the_api_call(lab, recording_github):
+    url, seen = recording_github
+    production = lab.head("production")
     run = lab.playbook("promote.yml", "-e", "github_repository=pakashop/backend",
-                       "-e", "github_api_url=http://127.0.0.1:9",
-                       env={"GITHUB_TOKEN": "ghp_integration_secret"})
+                       "-e", f"github_api_url={url}", env={"GITHUB_TOKEN": "ghp_integration_secret"})
     assert run.rc != 0
-    assert "cannot reach GitHub's API at http://127.0.0.1:9" in run.said
+    assert seen, f"no request reached GitHub's API: {run.output[-2000:]}"
+    assert all(path.startswith("/repos/pakashop/backend/") for path, auth in seen)
+    assert {auth for path, auth in seen} == {"Bearer ghp_integration_secret"}
+    assert "GitHub did not accept the token (401 Bad credentials)" in run.said
     assert "ghp_integration_secret" not in run.output
+    assert lab.head("production") == production
 
 
 def test_hotfix_sync_conflict_pushes_nothing_and_names_the_file(lab):
