@@ -267,9 +267,8 @@ def dropin_drift(unit_dir, unit, count, port, socket):
     if socket:
         found += [f"{unit}@{i}.socket has no drop-in listening on port {instance_port(port, i)}"
                   for i in range(1, count + 1) if sockets.get(i) != socket_dropin_text(unit, i, instance_port(port, i))]
-    found += [f"{unit}@{i}.socket has a drop-in but " + (f"the catalog has {count} instances" if socket else
-                                                          "the service binds its port itself (socket: false)")
-              for i in sorted(sockets) if i > count or not socket]
+    extra = f"the catalog has {count} instances" if socket else "the service binds its port itself (socket: false)"
+    found += [f"{unit}@{i}.socket has a drop-in but {extra}" for i in sorted(sockets) if i > count or not socket]
     return found
 
 

@@ -52,7 +52,7 @@ class Stream:
         self.stop = threading.Event()
         self.answers, self.failures = 0, []
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.work, daemon=True) for _ in range(workers)]
+        self.threads = [threading.Thread(target=self.work, daemon=True) for worker in range(workers)]
 
     def work(self):
         address, port, path = self.target
@@ -89,7 +89,7 @@ def test_a_restart_of_an_instance_under_a_stream_of_requests_fails_none(staging)
     host, unit, port = lab.host(name), "pakashop-api@1", lab.port("api")
     pids = [show(host, f"{unit}.service", "MainPID")]
     with Stream(lab.by_name(name).address, port) as stream:
-        for _ in range(3):
+        for restart in range(3):
             time.sleep(1)
             host.check_output(f"systemctl restart {unit}.service")
             pids.append(show(host, f"{unit}.service", "MainPID"))
