@@ -29,7 +29,9 @@ class Loaded:
     """Load on the staging gateway for the length of a `with` block."""
 
     def __init__(self, lab):
-        self.load = Load(lab.gateway_url(), rate=RATE, max_requests=RATE * 900, max_seconds=900)
+        # The bound is a safety net far past any case (SIGKILL x10 took 15 min at load 12);
+        # a case whose load ran out before it ended fails (verdict).
+        self.load = Load(lab.gateway_url(), rate=RATE, max_requests=RATE * 3600, max_seconds=3600)
         self.samples = []
 
     def __enter__(self):
@@ -44,7 +46,13 @@ class Loaded:
         return time.monotonic()
 
 
-def _result(name, expected, checks, samples, phases=None):
+def verdict(name, expected, checks, loaded, phases=None):
+    """The case's Result; it fails when a check did, a request failed, or the
+    load ran out before the case ended (so part of it ran without traffic)."""
+    samples = loaded.samples
+    checks = [*checks, ("" if not loaded.load.ran_out else
+                        f"the load ran out after {loaded.load.max_seconds} s, before the case ended",
+                        not loaded.load.ran_out)]
     failed = [what for what, good in checks if not good]
     total = summary(samples)
     ok = not failed and total["errors"] == 0
@@ -71,8 +79,8 @@ def rolling_deploy(lab):
     checks = [("deploy succeeded", rc == 0),
               ("every api instance serves the new commit", lab.all_api_on(new)),
               (f"{len(samples)} requests in {end - begin:.0f} s of deploy", len(samples) >= 3000)]
-    return _result("rolling deploy of a new api under load", "0 failed requests, every instance on the new commit",
-                   checks, samples, phases)
+    return verdict("rolling deploy of a new api under load", "0 failed requests, every instance on the new commit",
+                   checks, loaded, phases)
 
 
 def bad_release(lab, name, line):
@@ -85,8 +93,8 @@ def bad_release(lab, name, line):
     checks = [("the deploy failed", rc != 0),
               ("it was reverted", "which is serving and healthy again" in output),
               ("every api instance still serves the previous commit", lab.all_api_on(good))]
-    result = _result(f"a release that {name}", "deploy fails, previous release serving, 0 failed requests",
-                     checks, loaded.samples)
+    result = verdict(f"a release that {name}", "deploy fails, previous release serving, 0 failed requests",
+                     checks, loaded)
     lab.commit_api(GOOD_API, "chaos: restore api")
     lab.deploy()
     return result
@@ -126,8 +134,8 @@ def host_unreachable(lab):
               ("the failed deploy left staging unlocked", lock_left is None)]
     checks += [(f"{victim} started again", started),
                ("a rerun converged", rc2 == 0 and lab.all_api_on(new))]
-    return _result("a host unreachable mid-deploy", "deploy fails; after the host is back a rerun converges; "
-                   "0 failed requests", checks, loaded.samples)
+    return verdict("a host unreachable mid-deploy", "deploy fails; after the host is back a rerun converges; "
+                   "0 failed requests", checks, loaded)
 
 
 def killed_deploys(lab, times=int(os.environ.get("CHAOS_KILLS", "10"))):
@@ -158,25 +166,33 @@ def killed_deploys(lab, times=int(os.environ.get("CHAOS_KILLS", "10"))):
             converged += rc == 0 and lab.all_api_on(new)
     checks = [("a whole deploy was timed first", timed), *judge.kill_checks(kills, length),
               (f"{converged}/{times} reruns converged", converged == times)]
-    return _result(f"deploy killed with SIGKILL, {times} times", "each kill lands inside the deploy and leaves "
-                   "staging unlocked; each rerun converges; 0 failed requests", checks, loaded.samples)
+    return verdict(f"deploy killed with SIGKILL, {times} times", "each kill lands inside the deploy and leaves "
+                   "staging unlocked; each rerun converges; 0 failed requests", checks, loaded)
 
 
 def concurrent_deploys(lab, lock_timeout=10, retry_delay=1):
-    """Two deploys of staging at once: the lock lets one through; the other
-    waits out its lock timeout and is refused, naming the holder."""
+    """Two deploys of staging at once, the second started while the first
+    holds the lock: the lock lets one through; the other waits out its lock
+    timeout and is refused, naming the holder."""
     new = lab.commit_api(GOOD_API, "chaos: two deploys at once")
     logs = [STATE / f"chaos-twin-{i}.log" for i in (1, 2)]
+    args = ["-l", "staging", "-e", "services=api", "-e", f"deploy_lock_timeout={lock_timeout}",
+            "-e", f"deploy_lock_retry_delay={retry_delay}"]
     with Loaded(lab) as loaded:
-        started = [lab.start("deploy.yml", "-l", "staging", "-e", "services=api",
-                             "-e", f"deploy_lock_timeout={lock_timeout}",
-                             "-e", f"deploy_lock_retry_delay={retry_delay}", log=log) for log in logs]
+        # The second starts once the first holds the lock: both would otherwise
+        # build the commit's artifacts (the controller's cache, counted as changes
+        # before the lock), and the refused run's "changed nothing" would be luck.
+        first = lab.start("deploy.yml", *args, log=logs[0])
+        deadline = time.monotonic() + 300
+        while not lab.lock() and first.running() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        started = [first, lab.start("deploy.yml", *args, log=logs[1])]
         ended, lock = lab.wait_all(started, judge.LOCK_TASK)
     runs = [judge.Run(run.rc, waited, run.output, run.changed if run.recap else None) for run, waited in ended]
     checks = [*judge.twin_checks(runs, lock, lock_timeout, retry_delay),
               ("every api instance serves the new commit", lab.all_api_on(new))]
-    return _result("two deploys of staging at once", f"one deploys, the other waits {lock_timeout} s and fails "
-                   "naming the holder, changing nothing; 0 failed requests", checks, loaded.samples)
+    return verdict("two deploys of staging at once", f"one deploys, the other waits {lock_timeout} s and fails "
+                   "naming the holder, changing nothing; 0 failed requests", checks, loaded)
 
 
 CASES = [rolling_deploy, crash_at_start, health_never_ok, host_unreachable, killed_deploys,

@@ -3,7 +3,8 @@
 Request i is due at start + i / rate; each worker takes the next due request,
 waits for its time, sends it on a fresh connection and records when it was
 sent, how long it took and whether it failed. It stops at ``max_requests`` or
-``max_seconds``, whichever comes first, so a run can never grow unbounded.
+``max_seconds``, whichever comes first, so a run can never grow unbounded;
+``ran_out`` then says that it stopped before it was told to.
 """
 
 import http.client
@@ -44,6 +45,7 @@ class Load:
         self._stop = threading.Event()
         self._threads = []
         self.started = None
+        self.ran_out = False
 
     def start(self):
         self.started = time.monotonic()
@@ -64,6 +66,7 @@ class Load:
             self._next += 1
         due = self.started + index / self.rate
         if index >= self.max_requests or due - self.started > self.max_seconds:
+            self.ran_out = self.ran_out or not self._stop.is_set()
             return None
         return due
 
