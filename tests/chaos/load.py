@@ -2,9 +2,12 @@
 
 Request i is due at start + i / rate; each worker takes the next due request,
 waits for its time, sends it on a fresh connection and records when it was
-sent, how long it took and whether it failed. It stops at ``max_requests`` or
-``max_seconds``, whichever comes first, so a run can never grow unbounded;
-``ran_out`` then says that it stopped before it was told to.
+due, how long it took from then and whether it failed. Latency counts from
+the due time, not the send, so a stall that holds every worker back shows in
+p99 instead of hiding as requests that were sent late (coordinated omission).
+It stops at ``max_requests`` or ``max_seconds``, whichever comes first, so a
+run can never grow unbounded; ``ran_out`` then says that it stopped before it
+was told to.
 """
 
 import http.client
@@ -17,8 +20,8 @@ from urllib.parse import urlsplit
 
 @dataclass
 class Sample:
-    sent: float       # monotonic time the request was sent
-    latency: float    # seconds
+    due: float        # monotonic time the request was due (scheduled)
+    latency: float    # seconds from then until its answer
     error: str        # "" when the answer was a 200
 
 
@@ -79,7 +82,6 @@ class Load:
             delay = due - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
                 return
-            sent = time.monotonic()
             error = ""
             try:
                 conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=self.timeout)
@@ -93,7 +95,7 @@ class Load:
                     conn.close()
             except (OSError, http.client.HTTPException) as exc:
                 error = type(exc).__name__
-            sample = Sample(sent, time.monotonic() - sent, error)
+            sample = Sample(due, time.monotonic() - due, error)
             with self._lock:
                 self.samples.append(sample)
 
@@ -106,8 +108,8 @@ def percentile(values, share):
 
 
 def summary(samples, begin=float("-inf"), end=float("inf")):
-    """Counts and p50/p99 latency (ms) of the samples sent in [begin, end)."""
-    chosen = [s for s in samples if begin <= s.sent < end]
+    """Counts and p50/p99 latency (ms) of the samples due in [begin, end)."""
+    chosen = [s for s in samples if begin <= s.due < end]
     latencies = [s.latency * 1000 for s in chosen]
     errors = [s.error for s in chosen if s.error]
     return {"requests": len(chosen), "errors": len(errors),

@@ -10,7 +10,12 @@ import pytest
 
 
 class Ok(BaseHTTPRequestHandler):
+    stall = 0.0  # seconds the first request waits for its answer
+
     def do_GET(self):  # noqa: N802  (http.server's name)
+        if Ok.stall:
+            time.sleep(Ok.stall)
+            Ok.stall = 0.0
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -41,8 +46,20 @@ def test_a_load_stopped_inside_its_bound_did_not_run_out(scripts, url):
     assert not load.ran_out and samples and not [s for s in samples if s.error]
 
 
+def test_a_stall_shows_in_the_latency_of_the_requests_it_held_back(scripts, url):
+    load_module = scripts("chaos", "load").load
+    Ok.stall = 0.5
+    load = load_module.Load(url, rate=20, max_seconds=60, workers=1).start()
+    time.sleep(1.2)
+    samples = load.stop()
+    # one worker: requests due at 0.05 s, 0.1 s, ... wait behind the stalled first one
+    held_back = [s for s in samples if s.due - load.started < 0.3]
+    assert len(held_back) >= 4 and all(s.latency > 0.2 for s in held_back), [round(s.latency, 3) for s in samples]
+    assert load_module.summary(samples)["p99_ms"] >= 450
+
+
 def loaded(ran_out):
-    sample = SimpleNamespace(sent=1.0, latency=0.01, error="")
+    sample = SimpleNamespace(due=1.0, latency=0.01, error="")
     return SimpleNamespace(samples=[sample] * 3, load=SimpleNamespace(ran_out=ran_out, max_seconds=900))
 
 
