@@ -75,7 +75,7 @@ def bundle(out):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("out", help="the private data dir to write (replaced if it exists)")
     print(bundle(parser.parse_args().out))
 

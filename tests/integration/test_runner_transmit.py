@@ -38,7 +38,7 @@ def sent(staging, tmp_path_factory):
 
 
 def test_the_transmitted_deploy_succeeds(sent):
-    _, result, artifacts = sent
+    result, artifacts = sent[1:]
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert (artifacts / "status").read_text() == "successful"
     assert list((artifacts / "job_events").glob("*.json"))
