@@ -12,6 +12,7 @@ from lab.driver import BIN, Lab
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 LOG = STATE / "bench-last.log"
+FLOOR_LOG = STATE / "bench-floor-last.log"  # its own, so a failed floor's reason outlives the runs after it
 
 # Each Ansible setting: (name, env when on, env when off, playbook arguments
 # when on). The collection's defaults are in ansible.cfg; the environment
@@ -52,7 +53,7 @@ def floor_deploy():
     """The floor (floor.py): a changed deploy's work by a bare ssh script."""
     message = "bench: change every service, for the floor"
     commit = Lab().commit("main", {"common/BENCH": f"{message} {time.time()}\n"}, message)
-    return timed([sys.executable, "tests/bench/floor.py", commit], log=LOG)
+    return timed([sys.executable, "tests/bench/floor.py", commit], log=FLOOR_LOG)
 
 
 def deploy_kinds():

@@ -8,7 +8,8 @@ import time
 
 import yaml
 
-from conftest import CATALOG, CHECKOUT, instances
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instances
+from conftest import CATALOG, CHECKOUT
 
 
 def staging_instances(lab):
