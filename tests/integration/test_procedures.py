@@ -78,11 +78,13 @@ def test_a_second_deploy_of_an_environment_waits_then_names_the_holder(lab):
 def test_promote_refuses_while_a_staging_instance_is_down(lab):
     host = lab.names("staging")[-1]
     before = lab.head("production")
-    lab.host(host).run("systemctl stop pakashop-api@2")
+    # Down for good: its socket too, which would otherwise start it again on
+    # the health check's connection.
+    lab.host(host).run("systemctl stop pakashop-api@2.socket pakashop-api@2.service")
     try:
         run = lab.playbook("promote.yml")
     finally:
-        lab.host(host).run("systemctl start pakashop-api@2 && "
+        lab.host(host).run("systemctl start pakashop-api@2.socket pakashop-api@2.service && "
                            f"timeout 30 sh -c 'until curl -sf http://127.0.0.1:{lab.port('api', 2)}/healthz; do sleep 1; done'")
     assert run.rc != 0
     assert (f"staging is not verified on {lab.head('main')[:12]}, the head of main: "
