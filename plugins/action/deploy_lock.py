@@ -94,6 +94,11 @@ class ActionModule(ActionBase):
             free = not seen or seen["expires_at"] <= now
             return {"changed": False, "acquired": False, "run_id": run_id, "lock": seen, **self._per_host(lock),
                     "msg": f"{name} is {'free' if free else 'locked by ' + describe(seen, now)} (check mode: not taken)"}
+        # The keeper watches this ansible-playbook (the parent of this worker),
+        # read before the lock is taken: a worker whose playbook dies meanwhile
+        # is handed to another parent, which the keeper would watch for ever.
+        playbook = os.getppid()
+        playbook_start = process_start(playbook)
         started = time.monotonic()
         deadline = started + args["timeout"]
         waited_for = None
@@ -115,10 +120,12 @@ class ActionModule(ActionBase):
                                 f"for {args['timeout']} s: let that run finish; if it is dead, its lock goes "
                                 f"when its lease runs out, or run again with -e deploy_lock_break=true.")}
             time.sleep(min(args["retry_delay"], remaining))  # the last try at the deadline
-        # The keeper watches this ansible-playbook (the parent of this worker).
-        ppid = os.getppid()
+        if process_start(playbook) != playbook_start:  # the run died while it took the lock
+            lock.release(run_id)
+            return {"failed": True, "reason": "ended", "lock": None,
+                    "msg": f"{name} was given back at once: the run ended while it took the lock."}
         keeper = start_keeper({"store": args["store"], "name": name, "run_id": run_id, "lease": args["lease"],
-                               "pid": ppid, "pid_start": process_start(ppid), **self._where})
+                               "pid": playbook, "pid_start": playbook_start, **self._where})
         waited = round(time.monotonic() - started)
         result = {"changed": False, "acquired": True, "run_id": run_id, "holder": holder, "keeper_pid": keeper,
                   "lock": current, "waited": waited,
