@@ -28,8 +28,8 @@ SETTINGS = [
 
 
 def commit_everywhere(message):
-    """A commit that changes every service (a file in common/, shipped with all)."""
-    Lab().commit("main", {"common/BENCH": f"{message} {time.time()}\n"}, message)
+    """A commit that changes every service (a file in common/, shipped with all); its sha."""
+    return Lab().commit("main", {"common/BENCH": f"{message} {time.time()}\n"}, message)
 
 
 def changed_deploy(*extra, env=None):
@@ -51,8 +51,7 @@ def fast_rollback(*extra, env=None):
 
 def floor_deploy():
     """The floor (floor.py): a changed deploy's work by a bare ssh script."""
-    message = "bench: change every service, for the floor"
-    commit = Lab().commit("main", {"common/BENCH": f"{message} {time.time()}\n"}, message)
+    commit = commit_everywhere("bench: change every service, for the floor")
     return timed([sys.executable, "tests/bench/floor.py", commit], log=FLOOR_LOG)
 
 

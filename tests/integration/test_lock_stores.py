@@ -35,13 +35,16 @@ def three(staging):
         _lab("up")  # back to the session's two staging hosts
 
 
-def records(lab, names=("stg-2", "stg-3")):
-    """The lock records on the running staging hosts: {host: run id}."""
+def records(lab, names=("stg-2", "stg-3"), live=False):
+    """The lock records on the running staging hosts: {host: run id}; with
+    `live`, only those whose lease has not run out."""
     found = {}
     for name in names:
         text = lab.host(name).run(f"cat {RECORD}")
         if text.rc == 0:
-            found[name] = json.loads(text.stdout)["run_id"]
+            record = json.loads(text.stdout)
+            if not live or record["expires_at"] > time.time():
+                found[name] = record["run_id"]
     return found
 
 
@@ -89,16 +92,6 @@ def test_the_hosts_store_with_two_of_three_hosts_down_takes_no_lock(three):
     assert run.changed == 0 and records(three, ("stg-3",)) == {}
 
 
-def live_records(lab, names=("stg-2", "stg-3")):
-    """The records on the running staging hosts whose lease has not run out: {host: run id}."""
-    found = {}
-    for name in names:
-        text = lab.host(name).run(f"cat {RECORD}")
-        if text.rc == 0 and json.loads(text.stdout)["expires_at"] > time.time():
-            found[name] = json.loads(text.stdout)["run_id"]
-    return found
-
-
 def test_a_deploy_killed_with_sigkill_leaves_no_lock_past_its_lease(three):
     """Killed as soon as its records are on the hosts, which may be before its
     keeper runs: the keeper gives them back, or else their lease runs out
@@ -114,9 +107,9 @@ def test_a_deploy_killed_with_sigkill_leaves_no_lock_past_its_lease(three):
         os.killpg(proc.pid, signal.SIGKILL)  # the run and its workers, as a lost controller
         proc.wait(60)
         deadline = time.monotonic() + 90  # the lease, and a margin for a loaded machine
-        while live_records(three) and time.monotonic() < deadline:
+        while records(three, live=True) and time.monotonic() < deadline:
             time.sleep(1)
-        assert live_records(three) == {}
+        assert records(three, live=True) == {}
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
