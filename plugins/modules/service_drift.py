@@ -16,7 +16,8 @@ description:
   - Looks at the service's user and group, the O(directories) and O(files) (owner, group,
     mode, and each file's checksum), one drop-in per instance and none beyond
     O(instances) (and with O(socket=true) the same for the instances' socket units, none with
-    O(socket=false)), where C(current) points and what the ledger says of that release,
+    O(socket=false) and no socket of an instance still listening), that none of O(absent_files)
+    is there, where C(current) points and what the ledger says of that release,
     whether the O(enabled) units and every instance (and its socket) are enabled, whether systemd has
     loaded the unit files as they are on disk, and every instance's state and health
     (the gates of M(pakashop.infra.service_health), probed once; the service that answers
@@ -113,6 +114,13 @@ options:
         description: Its mode in octal, for example V(0600).
         type: str
         required: true
+  absent_files:
+    description:
+      - Files that must not be there, such as the socket unit of a service that binds its port
+        itself (O(socket=false)).
+    type: list
+    elements: path
+    default: []
   enabled:
     description: Units that must be enabled, besides every instance of the service.
     type: list
@@ -272,6 +280,21 @@ def dropin_drift(unit_dir, unit, count, port, socket):
     return found
 
 
+def leftover_drift(module, unit, indexes, absent_files, socket):
+    """Files that should be gone, and (with socket=false) sockets of instances that still
+    listen: an instance they start again would take its port from systemd."""
+    found = [f"{path} is still there" for path in absent_files if os.path.lexists(path)]
+    if not socket:
+        sockets = [f"{unit}@{i}.socket" for i in indexes]
+        _rc, out, _err = module.run_command(["systemctl", "show", "--property=Id,ActiveState", *sockets])
+        for block in out.split("\n\n"):
+            values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+            if values.get("ActiveState") not in (None, "inactive", "failed"):
+                found.append(f"{values.get('Id', 'a socket')} is {values['ActiveState']}, "
+                             "but the service binds its port itself (socket: false)")
+    return found
+
+
 def release_drift(params):
     tree = ReleaseTree(params["root"], params["service"], params["ledger_dir"])
     release, current = params["release"], tree.current()
@@ -317,6 +340,7 @@ def main():
             "directories": {"type": "list", "elements": "dict", "default": [], "options": PATH_OPTIONS},
             "files": {"type": "list", "elements": "dict", "default": [],
                       "options": {**PATH_OPTIONS, "checksum": {"type": "str", "required": True, "no_log": True}}},
+            "absent_files": {"type": "list", "elements": "path", "default": []},
             "enabled": {"type": "list", "elements": "str", "default": []},
             "root": {"type": "path", "default": "/opt/pakashop"},
             "ledger_dir": {"type": "path", "default": "/var/lib/pakashop/ledger"},
@@ -335,6 +359,7 @@ def main():
     for wanted in params["files"]:
         config += path_drift(wanted, stat.S_ISREG, "file", checksum=module.sha1)
     config += dropin_drift(params["unit_dir"], unit, params["instances"], params["port"], params["socket"])
+    config += leftover_drift(module, unit, indexes, params["absent_files"], params["socket"])
     kinds = ("service", "socket") if params["socket"] else ("service",)
     found, reload_due = systemd_drift(module, [*params["enabled"],
                                                *(f"{unit}@{i}.{kind}" for i in indexes for kind in kinds)])

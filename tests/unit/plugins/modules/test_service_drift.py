@@ -121,8 +121,13 @@ def host(tmp_path, endpoints):
             "files": [wanted(env_file, "0600", checksum=SHA1_OF_HELLO)], "enabled": ["pakashop.target"]}
 
 
+# The api binds its ports itself (socket: false): systemd has no socket of it listening.
+NO_SOCKETS = {f"pakashop-api@{i}.socket": {"show": [{"ActiveState": "inactive", "SubState": "dead"}]}
+              for i in (1, 2)}
+
+
 def drift(run_gated, args, units=None):
-    return run_gated("service_drift", args, units=units)[0]
+    return run_gated("service_drift", args, units={**NO_SOCKETS, **(units or {})})[0]
 
 
 def test_a_host_as_the_role_leaves_it_has_no_drift(run_gated, host):
@@ -160,3 +165,18 @@ def test_another_release_and_an_unhealthy_instance_are_drift_but_not_of_the_conf
         "pakashop-api@2.service: gate 'unit' failed - the unit is not active/running (failed/failed")
     assert len(result["drift"]) == 2
     assert result["configured"] is True and result["converged"] is False
+
+
+def test_a_leftover_socket_unit_and_a_socket_still_listening_are_drift_of_the_configuration(
+        run_gated, host, tmp_path):
+    # What a failed switch to socket: false can leave: the socket unit's file, and
+    # a socket that would start its instance again, handing it systemd's port.
+    leftover = tmp_path / "systemd/pakashop-api@.socket"
+    leftover.write_text("[Socket]\n")
+    listening = {"pakashop-api@2.socket": {"show": [{"ActiveState": "active", "SubState": "listening"}]}}
+    result = drift(run_gated, {**host, "absent_files": [str(leftover)]}, listening)
+    assert result["drift"] == [f"{leftover} is still there",
+                               "pakashop-api@2.socket is active, but the service binds its port itself (socket: false)"]
+    assert result["configured"] is False
+    leftover.unlink()
+    assert drift(run_gated, {**host, "absent_files": [str(leftover)]})["drift"] == []
