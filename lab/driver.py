@@ -45,6 +45,8 @@ RUNS = STATE / "runs"
 # ansible-runner's names for the PLAY RECAP's columns.
 RECAP_COLUMNS = {"ok": "ok", "changed": "changed", "unreachable": "dark", "failed": "failures",
                  "skipped": "skipped", "rescued": "rescued", "ignored": "ignored"}
+# The events that end a task on a host, each with its duration.
+TASK_ENDS = ("runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_unreachable")
 
 
 def per_host(stats):
@@ -74,11 +76,13 @@ class PlaybookTimeout(Exception):
 class Run:
     """A playbook run that ended: its exit code, its output (stdout and stderr
     as a terminal shows them), ansible-runner's stats (None for a command not
-    run by the runner) and status (successful, failed, canceled, timeout)."""
+    run by the runner) and status (successful, failed, canceled, timeout), and
+    each task's end on a host ({host, task, seconds}), in order."""
     rc: int
     output: str
     stats: dict = None
     status: str = None
+    tasks: list = field(default_factory=list)
     recap: dict = field(init=False)
 
     def __post_init__(self):
@@ -111,7 +115,7 @@ class PlaybookRun:
         self._log = Path(log) if log else None
         if self._log:
             self._log.write_text("", encoding="utf-8")
-        self._text, self._kill = [], threading.Event()
+        self._text, self._tasks, self._kill = [], [], threading.Event()
         (runs_dir or RUNS).mkdir(parents=True, exist_ok=True)
         self._dir = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir or RUNS))
         envvars = {"ANSIBLE_CONFIG": str(CHECKOUT / "ansible.cfg"),
@@ -126,6 +130,10 @@ class PlaybookRun:
             event_handler=self._event, cancel_callback=self._kill.is_set)
 
     def _event(self, event):
+        if event.get("event") in TASK_ENDS:
+            data = event.get("event_data", {})
+            self._tasks.append({"host": data.get("host"), "task": data.get("task"),
+                                "seconds": float(data.get("duration") or 0)})
         if event.get("stdout"):
             self._text.append(event["stdout"] + "\n")
             if self._log:
@@ -152,7 +160,7 @@ class PlaybookRun:
         try:
             with self._runner.stdout as out:
                 output = out.read().replace("\r\n", "\n")
-            run = Run(self._runner.rc, output, self._runner.stats, self._runner.status)
+            run = Run(self._runner.rc, output, self._runner.stats, self._runner.status, self._tasks)
         finally:
             shutil.rmtree(self._dir, ignore_errors=True)
         if run.status == "timeout":

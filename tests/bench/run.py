@@ -19,6 +19,7 @@ def main():
     for name in wanted:
         print(f"bench: {name}", flush=True)
         results[name] = SECTIONS[name]()
+        results["profile"] = {kind: report.profile(tasks) for kind, tasks in scenarios.PROFILES.items()}
         report.write(out, results)
     print(f"bench: {out / 'bench.md'}")
     failed = report.failed_runs(results)

@@ -8,7 +8,7 @@ import time
 from timing import median_of, playbook, timed
 
 from lab.config import STATE
-from lab.driver import BIN, Lab
+from lab.driver import BIN, CATALOG, Lab
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 LOG = STATE / "bench-last.log"
@@ -27,24 +27,41 @@ SETTINGS = [
 # (ANSIBLE_STRATEGY=free deadlocked a deploy on its own lock, RESULTS.md).
 
 
+# The last run of each profiled kind: its task ends ({host, task, seconds}), for
+# the report's "where the time goes".
+PROFILES = {}
+
+
 def commit_everywhere(message):
     """A commit that changes every service (a file in common/, shipped with all); its sha."""
     return Lab().commit("main", {"common/BENCH": f"{message} {time.time()}\n"}, message)
 
 
-def changed_deploy(*extra, env=None):
+def profile(kind):
+    """The list a run of this kind leaves its task ends in (None: not profiled)."""
+    return PROFILES.setdefault(kind, []) if kind else None
+
+
+def changed_deploy(*extra, env=None, profile_as="changed deploy"):
     commit_everywhere("bench: change every service")
-    return playbook("deploy.yml", "-l", "staging", *extra, env=env, log=LOG)
+    return playbook("deploy.yml", "-l", "staging", *extra, env=env, log=LOG, profile=profile(profile_as))
 
 
-def nochange_deploy(*extra, env=None):
-    return playbook("deploy.yml", "-l", "staging", *extra, env=env, log=LOG)
+def api_only_deploy():
+    """A commit to the api's own folder only: what a per-service release restarts alone."""
+    Lab().commit("main", {f"{CATALOG['api']['source_path']}/BENCH": f"bench: change the api {time.time()}\n"}, "bench: change the api")
+    return playbook("deploy.yml", "-l", "staging", log=LOG, profile=profile("a commit to api/ only"))
+
+
+def nochange_deploy(*extra, env=None, profile_as="no-change redeploy"):
+    return playbook("deploy.yml", "-l", "staging", *extra, env=env, log=LOG, profile=profile(profile_as))
 
 
 def fast_rollback(*extra, env=None):
     """Roll back, then deploy forward again (untimed) for the next run; the
     run failed when either did (the next would not roll back from a deploy)."""
-    seconds, rc, cpu = playbook("rollback.yml", "-l", "staging", *extra, env=env, log=LOG)
+    seconds, rc, cpu = playbook("rollback.yml", "-l", "staging", *extra, env=env, log=LOG,
+                                profile=profile("fast rollback" if not extra else None))
     forward_rc = playbook("deploy.yml", "-l", "staging", env=env)[1]
     return seconds, rc or forward_rc, cpu
 
@@ -56,16 +73,18 @@ def floor_deploy():
 
 
 def deploy_kinds():
-    floor = median_of(RUNS, floor_deploy)
-    nochange_deploy()  # the playbooks' own release back in place of the floor's
+    hosts = len(Lab().names("staging"))
+    floor = median_of(RUNS, floor_deploy, hosts)
+    nochange_deploy(profile_as=None)  # the playbooks' own release back in place of the floor's
     return {"floor: the same work by a bare ssh script (floor.py)": floor,
-            "changed deploy": median_of(RUNS, changed_deploy),
-            "no-change redeploy": median_of(RUNS, nochange_deploy),
-            "fast rollback": median_of(RUNS, fast_rollback),
+            "changed deploy": median_of(RUNS, changed_deploy, hosts),
+            "no-change redeploy": median_of(RUNS, nochange_deploy, hosts),
+            "fast rollback": median_of(RUNS, fast_rollback, hosts),
+            "a commit to api/ only": median_of(RUNS, api_only_deploy, hosts),
             # Not the default: every host at once, so a release that fails on
             # the first host fails on all of them (README, "Release procedures").
             "fast rollback, every host at once (-e rollback_serial=100%)":
-                median_of(RUNS, lambda: fast_rollback("-e", "rollback_serial=100%"))}
+                median_of(RUNS, lambda: fast_rollback("-e", "rollback_serial=100%"), hosts)}
 
 
 def mitogen_setting():
@@ -82,8 +101,8 @@ def mitogen_setting():
 def settings():
     results = {}
     for name, on, off, on_args in SETTINGS + mitogen_setting():
-        results[name] = {"on": median_of(RUNS, lambda on=on, a=on_args: changed_deploy(*a, env=on)),
-                         "off": median_of(RUNS, lambda off=off: changed_deploy(env=off))}
+        results[name] = {"on": median_of(RUNS, lambda on=on, a=on_args: changed_deploy(*a, env=on, profile_as=None)),
+                         "off": median_of(RUNS, lambda off=off: changed_deploy(env=off, profile_as=None))}
     results["fact gathering (cost of one setup run on staging)"] = {
         "on": median_of(RUNS, lambda: timed([str(BIN / "ansible"), "staging", "-m", "ansible.builtin.setup"])),
         "off": {"median_s": 0.0, "runs_s": [], "median_cpu_s": 0.0, "all_ok": True}}
@@ -100,8 +119,9 @@ def scaling(counts=(2, 4, 8)):
     for count in counts:
         env = {"LAB_STAGING_HOSTS": str(count)}
         lab_up(count)
-        nochange_deploy(env=env)
+        nochange_deploy(env=env, profile_as=None)
         results[f"{count} hosts"] = median_of(
-            RUNS, lambda env=env: changed_deploy("-e", "deploy_serial=50%", env=env))
+            RUNS, lambda env=env, count=count: changed_deploy("-e", "deploy_serial=50%", env=env,
+                                                              profile_as=f"changed deploy, {count} hosts"), count)
     lab_up(2)
     return results

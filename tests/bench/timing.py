@@ -29,18 +29,26 @@ def timed(argv, env=None, log=None):
     return round(time.monotonic() - started, 1), rc, round(busy_cpu_seconds() - busy, 1)
 
 
-def playbook(name, *args, env=None, log=None):
-    """Run playbooks/<name> with the lab's driver; (seconds, rc, busy CPU seconds)."""
+def playbook(name, *args, env=None, log=None, profile=None):
+    """Run playbooks/<name> with the lab's driver; (seconds, rc, busy CPU seconds).
+    A list given as profile gets the run's task ends ({host, task, seconds}) in place
+    of what it held."""
     started, busy = time.monotonic(), busy_cpu_seconds()
-    rc = PlaybookRun(name, *args, env=env, log=log).wait().rc
-    return round(time.monotonic() - started, 1), rc, round(busy_cpu_seconds() - busy, 1)
+    run = PlaybookRun(name, *args, env=env, log=log).wait()
+    if profile is not None:
+        profile[:] = run.tasks
+    return round(time.monotonic() - started, 1), run.rc, round(busy_cpu_seconds() - busy, 1)
 
 
-def median_of(runs, measure):
+def median_of(runs, measure, hosts=None):
     """Call measure() `runs` times; the median seconds and busy CPU seconds,
-    every run, and whether all passed."""
-    samples = [measure() for run in range(runs)]
+    every run, the machine's load (1-minute average) as each run began, whether
+    all passed, and the staging hosts deployed (for CPU seconds per host)."""
+    loads, samples = [], []
+    for _run in range(runs):
+        loads.append(round(os.getloadavg()[0], 2))
+        samples.append(measure())
     seconds = [s for s, rc, cpu in samples]
     return {"median_s": round(statistics.median(seconds), 1), "runs_s": seconds,
             "median_cpu_s": round(statistics.median(cpu for s, rc, cpu in samples), 1),
-            "all_ok": all(rc == 0 for s, rc, cpu in samples)}
+            "load_1m": loads, "hosts": hosts, "all_ok": all(rc == 0 for s, rc, cpu in samples)}

@@ -14,16 +14,18 @@ def bench(scripts):
 FLOOR = "floor: the same work by a bare ssh script (floor.py)"
 
 
-def measured(median, ok=True):
-    return {"median_s": median, "runs_s": [median] * 3, "median_cpu_s": 1.0, "all_ok": ok}
+def measured(median, ok=True, cpu=1.0, hosts=2):
+    return {"median_s": median, "runs_s": [median] * 3, "median_cpu_s": cpu, "all_ok": ok, "hosts": hosts,
+            "load_1m": [0.5, 1.5, 1.0]}
 
 
 def results(failed=()):
     """Every measurement the aims use, all runs passed but those named in `failed`."""
-    def m(name, median):
-        return measured(median, ok=name not in failed)
-    return {"deploy": {FLOOR: m(FLOOR, 10.0), "changed deploy": m("changed deploy", 60.0), "no-change redeploy": m("no-change redeploy", 12.0),
-                       "fast rollback": m("fast rollback", 30.0)},
+    def m(name, median, cpu=1.0):
+        return measured(median, ok=name not in failed, cpu=cpu)
+    return {"deploy": {FLOOR: m(FLOOR, 10.0), "changed deploy": m("changed deploy", 60.0, cpu=20.0),
+                       "no-change redeploy": m("no-change redeploy", 12.0),
+                       "fast rollback": m("fast rollback", 30.0), "a commit to api/ only": m("api only", 24.0)},
             "settings": {"pipelining": {"on": m("pipelining on", 60.0), "off": m("pipelining off", 90.0)}},
             "scaling": {"2 hosts": m("2 hosts", 60.0), "8 hosts": m("8 hosts", 80.0)}}
 
@@ -35,16 +37,19 @@ def test_the_aims_are_computed_from_measurements_whose_runs_all_passed(bench):
         ("fast rollback < 3x the floor", 3.0, 3),
         ("no-change redeploy < 1/3 of a changed deploy", 0.2, 1 / 3),
         ("fast rollback < 1/4 of a changed deploy", 0.5, 0.25),
+        ("a commit to api/ only < 0.5x a changed deploy", 0.4, 0.5),
+        ("CPU s per host of a changed deploy < half of 18 (the issue's figure)", 10.0, 9.0),
         ("8 hosts < 1.5x 2 hosts", 1.33, 1.5)]
 
 
 def test_an_aim_is_not_computed_from_a_measurement_with_a_failed_run(bench):
     aims = bench.report.aims(results(failed=["no-change redeploy", "2 hosts"]))
-    assert [measured for _aim, measured, _limit in aims] == [6.0, None, 3.0, None, 0.5, None]
-    # the changed deploy is the measure of three aims, the floor of three
+    assert [measured for _aim, measured, _limit in aims] == [6.0, None, 3.0, None, 0.5, 0.4, 10.0, None]
+    # the changed deploy is the measure of two aims and the floor of three more, the floor of three
     assert [m for _a, m, _l in bench.report.aims(results(failed=["changed deploy"]))] == [
-        None, 1.2, 3.0, None, None, 1.33]
-    assert [m for _a, m, _l in bench.report.aims(results(failed=[FLOOR]))] == [None, None, None, 0.2, 0.5, 1.33]
+        None, 1.2, 3.0, None, None, None, None, 1.33]
+    assert [m for _a, m, _l in bench.report.aims(results(failed=[FLOOR]))] == [
+        None, None, None, 0.2, 0.5, 0.4, 10.0, 1.33]
 
 
 def test_failed_runs_names_each_measurement_with_a_failed_run(bench):
@@ -59,7 +64,8 @@ def test_the_report_says_an_aim_was_not_measured_and_why(bench, tmp_path):
     assert "| no-change redeploy < 1/3 of a changed deploy | - | no |" in text
     assert "| fast rollback < 1/4 of a changed deploy | 0.5 | no |" in text
     assert "Not measured from a measurement with a failed run: deploy: no-change redeploy." in text
-    assert "| pipelining on | 60.0 | 1.0 | [60.0, 60.0, 60.0] | True |" in text
+    assert "| pipelining on | 60.0 | 1.0 | 0.5 | 1.0 | [60.0, 60.0, 60.0] | True |" in text
+    assert "| CPU s per host of a changed deploy < half of 18 (the issue's figure) | 10.0 | no |" in text
     assert json.loads((tmp_path / "bench.json").read_text())["deploy"]["no-change redeploy"]["all_ok"] is False
 
 
@@ -71,3 +77,21 @@ def test_make_bench_exits_1_when_a_run_failed_and_0_when_none_did(bench, monkeyp
     assert run.main() == 1
     monkeypatch.setitem(run.SECTIONS, "deploy", lambda: {"changed deploy": measured(60.0)})
     assert run.main() == 0
+
+
+def test_the_profile_sums_each_task_over_the_hosts_and_counts_each_hosts_tasks(bench, tmp_path):
+    tasks = [{"host": "stg-1", "task": "Plan", "seconds": 2.0},
+             {"host": "stg-1", "task": "Restart", "seconds": 3.0}, {"host": "stg-2", "task": "Restart", "seconds": 4.0},
+             {"host": "stg-2", "task": "Compare", "seconds": 1.0}]
+    summary = bench.report.profile(tasks)
+    assert summary == {"task_seconds": 10.0,
+                       "hosts": {"stg-1": {"tasks": 2, "seconds": 5.0}, "stg-2": {"tasks": 2, "seconds": 5.0}},
+                       "top": [{"task": "Restart", "calls": 2, "seconds": 7.0, "share": 0.7},
+                               {"task": "Plan", "calls": 1, "seconds": 2.0, "share": 0.2},
+                               {"task": "Compare", "calls": 1, "seconds": 1.0, "share": 0.1}]}
+    bench.report.write(tmp_path, {**results(), "profile": {"changed deploy": summary}})
+    text = (tmp_path / "bench.md").read_text()
+    assert "Task seconds in all: 10.0; per host: stg-1 2 tasks / 5.0 s, stg-2 2 tasks / 5.0 s." in text
+    assert "| Restart | 2 | 7.0 | 70% |" in text
+    # the profile is no measurement: no aim or failed run comes of it
+    assert bench.report.failed_runs({**results(), "profile": {"changed deploy": summary}}) == []
