@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 
+from ansible import context
 from ansible.plugins.action import ActionBase
 from ansible_collections.pakashop.infra.plugins.plugin_utils._lock import (
     LockError, open_lock, process_start, start_keeper)
@@ -54,16 +55,31 @@ def describe(lock, now):
             + (f"runs out in {_age(left)}" if left > 0 else f"ran out {_age(-left)} ago"))
 
 
-def transport(task_vars):
+def cli_options(cli):
+    """The connection options the run was given on its command line (user, key,
+    extra vars), so that the hosts store reaches the hosts as the run does."""
+    options = []
+    if cli.get("remote_user"):
+        options += ["-u", cli["remote_user"]]
+    if cli.get("private_key_file"):
+        options += ["--private-key", os.path.abspath(cli["private_key_file"])]
+    for extra in cli.get("extra_vars") or ():
+        options += ["-e", "@" + os.path.abspath(extra[1:]) if extra.startswith("@") else extra]
+    return options
+
+
+def transport(task_vars, cli=None):
     """How the hosts store reaches the hosts: the `ansible` beside this
-    ansible-playbook, the run's inventory sources and its ansible.cfg."""
+    ansible-playbook, the run's inventory sources, its ansible.cfg and its
+    command line's connection options."""
     ansible = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "ansible")
     if not os.access(ansible, os.X_OK):
         ansible = shutil.which("ansible") or "ansible"
     sources = [os.path.abspath(s) if os.path.exists(s) else s
                for s in task_vars.get("ansible_inventory_sources") or []]
     config = task_vars.get("ansible_config_file")
-    return {"ansible": ansible, "inventory": sources, "env": {"ANSIBLE_CONFIG": config} if config else {}}
+    return {"ansible": ansible, "inventory": sources, "env": {"ANSIBLE_CONFIG": config} if config else {},
+            "options": cli_options(context.CLIARGS if cli is None else cli)}
 
 
 class ActionModule(ActionBase):

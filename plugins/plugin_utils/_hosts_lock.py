@@ -13,7 +13,7 @@ Transport: each step is one `ansible <hosts> -i <the run's inventory> -m
 pakashop.infra.deploy_lock_record -t <a temporary folder>` (the built-in tree
 callback writes each host's result there as JSON). So the records are
 reached with Ansible's own connection settings (inventory, group_vars,
-ansible.cfg), from the action as well as from the keeper, which outlives the
+ansible.cfg, the run's -u, --private-key and -e), from the action as well as from the keeper, which outlives the
 ansible-playbook it watches and so cannot use its connections; and the
 playbooks keep one task each for the lock while the rule lives here, tested.
 """
@@ -44,6 +44,7 @@ class AdHoc:
         command = [self.transport["ansible"], ",".join(hosts), "-m", MODULE, "-a", json.dumps(args), "-T", "10"]
         for source in self.transport.get("inventory") or []:
             command += ["-i", source]
+        command += self.transport.get("options") or []
         env = {**os.environ, **(self.transport.get("env") or {})}
         with tempfile.TemporaryDirectory(prefix="pakashop-lock-") as tree:
             # The tree callback (built in) leaves each host's result as a JSON file. stdin

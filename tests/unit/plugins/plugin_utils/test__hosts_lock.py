@@ -178,3 +178,17 @@ def test_ad_hoc_asks_each_host_with_ansible_and_names_those_that_did_not_answer(
     assert HostsLock({"type": "hosts", "path": str(tmp_path / "locks")}, "staging", ["here"], run=ask).acquire(
         "run-a", "a", 60)[0]
     assert (tmp_path / "locks/staging.json").exists()
+
+
+def test_ad_hoc_reaches_the_hosts_with_the_run_s_command_line_options(tmp_path):
+    # A host the inventory alone does not say how to reach: the run's -e does.
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  hosts:\n    here: {ansible_host: 127.0.0.1, ansible_port: 9}\n")
+    transport = {"ansible": str(Path(sys.executable).with_name("ansible")), "inventory": [str(inventory)],
+                 "env": {"ANSIBLE_INVENTORY_ENABLED": "ansible.builtin.yaml"}}
+    store = {"type": "hosts", "path": str(tmp_path / "locks")}
+    alone = HostsLock(store, "staging", ["here"], run=AdHoc(transport))
+    assert not alone.acquire("run-a", "a", 60)[0] and "here" in alone.missed
+    options = ["-e", "ansible_connection=local", "-e", f"ansible_python_interpreter={sys.executable}"]
+    assert HostsLock(store, "staging", ["here"], run=AdHoc({**transport, "options": options})).acquire(
+        "run-a", "a", 60)[0]
