@@ -42,7 +42,7 @@ def _ratio(a, b):
 
 
 def cpu_per_host(measured):
-    """Busy CPU seconds per staging host deployed (None without the host count)."""
+    """A run's CPU seconds per staging host deployed (None without the host count)."""
     return round(measured["median_cpu_s"] / measured["hosts"], 1) if measured.get("hosts") else None
 
 
@@ -115,9 +115,11 @@ def write(directory, results):
                           "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     (directory / "bench.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     lines = [f"# Bench ({results['machine']['when']}, {os.cpu_count()} cores, load average at the end "
-             f"{load[0]:.2f})", "", "Medians of the runs, in seconds (every run in bench.json). CPU s: the seconds the "
-             f"machine's {os.cpu_count()} cores were busy during a run, the lab's hosts included; "
-             f"at CPU s = {os.cpu_count()} x median s the run was bound by the CPU.", ""]
+             f"{load[0]:.2f})", "", "Medians of the runs, in seconds (every run in bench.json). CPU s: the CPU seconds "
+             "a run cost, on the controller (ansible, ssh) and on the lab's hosts (their cgroups), whatever else "
+             f"the machine ran meanwhile; at CPU s = {os.cpu_count()} x median s a run had the machine's "
+             f"{os.cpu_count()} cores to itself and was bound by them. Load: the machine's 1-minute load average "
+             "as each run began (its median).", ""]
     for section, rows in itertools.groupby(measurements(results), key=lambda row: row[0]):
         lines += [f"## {section}", "", "| what | median s | CPU s | CPU s per host | load (1 min) | runs | all ok |",
                   "|---|---|---|---|---|---|---|"]
