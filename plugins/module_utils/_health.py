@@ -47,8 +47,9 @@ class Instance:
         self.first_restarts = None
 
     def hopeless(self):
-        """True when waiting longer cannot help: systemd gave up, or it crash-loops."""
-        return self.state.get("active_state") == "failed" or \
+        """True when waiting longer cannot help: systemd gave up, its process died
+        and systemd waits to start it again (auto-restart: it did not stay up), or it crash-loops."""
+        return self.state.get("active_state") == "failed" or self.state.get("sub_state") == "auto-restart" or \
             self.state.get("n_restarts", 0) - (self.first_restarts or 0) >= 2
 
     def probe(self):
@@ -219,7 +220,8 @@ def wait_for_gates(instances, timeout, interval, settle):
             break
         time.sleep(interval)
     for instance in instances:
-        if instance.hopeless() and instance.state.get("active_state") != "failed":
+        if instance.hopeless() and instance.state.get("active_state") != "failed" \
+                and instance.state.get("sub_state") != "auto-restart":
             instance.gate = "restarting"  # crash-looping: whatever the last probe caught
         elif not instance.gate and not instance.settled(settle):
             instance.gate = "restarting"

@@ -18,6 +18,12 @@ description:
   - With one service, the waves are its instances one at a time.
   - Stops at the first wave in which an instance fails a gate and fails with the gate, the
     verdict and the journal's newest lines; later waves are not touched and keep serving.
+  - An instance whose process died and that systemd is about to start again (C(auto-restart)) fails
+    gate V(restarting) at once, without waiting out O(timeout).
+  - A failed instance's socket is stopped (and with it the instance) before the module fails, so that
+    new connections are refused and those waiting in its backlog are reset instead of waiting for an
+    instance that does not come up; clients such as a gateway then go to another instance. Starting
+    the instance again (the role's fallback to the previous release) starts its socket too.
   - With O(only_unhealthy=true) every instance is probed first and only those that do not pass
     are restarted; the others already serve their O(services[].expected_version) and are left alone.
   - Clears an instance's failed state before it restarts it, since systemd refuses to start
@@ -149,6 +155,12 @@ failed_gates:
   returned: always
   type: list
   elements: dict
+stopped:
+  description: The sockets of failed instances that were stopped (with their instances), so that they queue no connections.
+  returned: always
+  type: list
+  elements: str
+  sample: [pakashop-api@1.socket]
 instances:
   description: Everything read per instance, as M(pakashop.infra.service_health) returns it.
   returned: always
@@ -191,6 +203,15 @@ def restart(module, instance):
     return (err.strip() or f"systemctl exited {rc}") if rc else None
 
 
+def stop_sockets(module, failed):
+    """Stop the failed instances' sockets (their instances with them: Requires=), so
+    that no connection waits on one that does not come up; the sockets stopped."""
+    sockets = [i.socket_unit for i in failed if i.socket_unit]
+    if sockets:
+        module.run_command(["systemctl", "stop", *sockets])
+    return sockets
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -216,7 +237,7 @@ def main():
     due = [i for i in everyone if i.gate or not only_unhealthy(i)]
     disabled = [u for i in everyone for u in units_of(i) if not is_enabled(module, u)]
     if module.check_mode:
-        module.exit_json(changed=bool(due or disabled), restarted=[i.unit for i in due],
+        module.exit_json(changed=bool(due or disabled), restarted=[i.unit for i in due], stopped=[],
                          enabled=disabled, **gate_result(everyone))
     if disabled:
         rc, _out, err = module.run_command(["systemctl", "enable", "--quiet", *disabled])
@@ -245,8 +266,9 @@ def main():
             result = gate_result(failed)
             module.fail_json(msg="; ".join(result["verdicts"]) + "".join(
                 f" (systemctl: {errors[i.unit]})" for i in failed if errors[i.unit]),
-                changed=True, restarted=restarted, enabled=disabled, **result)
-    module.exit_json(changed=bool(restarted or disabled), restarted=restarted, enabled=disabled,
+                changed=True, restarted=restarted, enabled=disabled, stopped=stop_sockets(module, failed),
+                **result)
+    module.exit_json(changed=bool(restarted or disabled), restarted=restarted, enabled=disabled, stopped=[],
                      **gate_result(done))
 
 

@@ -4,6 +4,8 @@ journalctl are stand-ins on PATH (conftest.py, systemd_stand_in.py) that can
 fail a unit, restart it or refuse its restart: the real restarts and gates run
 on the lab's hosts in the integration tests and Molecule."""
 
+import time
+
 API_1 = "pakashop-api@1.service"
 
 
@@ -109,3 +111,27 @@ def test_an_instance_systemctl_cannot_restart_fails_gate_unit_with_systemctl_s_e
     assert restarts == [API_1, "pakashop-gateway@1.service"]
     assert result["failed_gates"] == [{"unit": API_1, "gate": "unit"}]
     assert result["msg"].endswith(f"(systemctl: {error})")
+
+
+def test_an_instance_that_died_and_waits_for_systemd_s_restart_fails_at_once_and_its_socket_stops(
+        run_gated, endpoints):
+    # crashed at start: systemd holds it in auto-restart (RestartSec=) and the socket keeps listening
+    crashed = {"ActiveState": "activating", "SubState": "auto-restart", "MainPID": "0", "NRestarts": "1"}
+    services = two_services(endpoints)
+    services[0]["socket"] = True
+    started = time.monotonic()
+    result, restarts, calls = restart(run_gated, services, units={API_1: {"show": [crashed]}}, timeout=30)
+    assert time.monotonic() - started < 15  # not the 30 s timeout
+    assert restarts == [API_1, "pakashop-gateway@1.service"]  # api@2 untouched
+    assert result["failed_gates"] == [{"unit": API_1, "gate": "unit"}]
+    assert "the unit is not active/running (activating/auto-restart" in result["msg"]
+    # no connection waits on the socket of an instance that does not come up
+    assert result["stopped"] == ["pakashop-api@1.socket"] and "stop pakashop-api@1.socket" in calls
+
+
+def test_a_wave_that_passes_stops_no_socket(run_gated, endpoints):
+    services = two_services(endpoints)
+    services[0]["socket"] = True
+    result, _restarts, calls = restart(run_gated, services)
+    assert result["failed_gates"] == [] and result["stopped"] == []
+    assert not [c for c in calls if c.startswith("stop ")]
