@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 import judge
-from lab_ops import GOOD_API, STATE, api_with
+from lab_ops import EVERY_SERVICE, GOOD_API, STATE, api_with
 from load import Load, summary
 
 RATE = int(os.environ.get("CHAOS_RATE", "120"))
@@ -74,13 +74,55 @@ def rolling_deploy(lab):
         end = loaded.now()
         time.sleep(QUIET)
     samples = loaded.samples
-    phases = {"before": summary(samples, end=begin), "during": summary(samples, begin, end),
-              "after": summary(samples, begin=end)}
+    phases = phases_of(samples, begin, end)
     checks = [("deploy succeeded", rc == 0),
               ("every api instance serves the new commit", lab.all_api_on(new)),
               (f"{len(samples)} requests in {end - begin:.0f} s of deploy", len(samples) >= 3000)]
     return verdict("rolling deploy of a new api under load", "0 failed requests, every instance on the new commit",
                    checks, loaded, phases)
+
+
+def phases_of(samples, begin, end):
+    return {"before": summary(samples, end=begin), "during": summary(samples, begin, end),
+            "after": summary(samples, begin=end)}
+
+
+def every_service_no_retries(lab):
+    """A commit to common/ moves every service, the gateway included, under
+    load, with the gateway's retry-another-upstream off: what keeps requests
+    from failing is the deploy (sockets, drain, gates), not the sample app."""
+    no_retries = lab.catalog_file(STATE / "chaos-no-retries.yml", "gateway", {"GATEWAY_UPSTREAM_RETRIES": "0"})
+    rc = lab.deploy("-e", f"@{no_retries}", services=EVERY_SERVICE)[0]
+    before = lab.units()
+    new = lab.commit_common("chaos: every service")
+    with Loaded(lab) as loaded:
+        time.sleep(QUIET)
+        begin = loaded.now()
+        rc = rc or lab.deploy("-e", f"@{no_retries}", services=EVERY_SERVICE)[0]
+        end = loaded.now()
+        time.sleep(QUIET)
+    after = lab.units()
+    samples = loaded.samples
+    retries = sorted({e for (_, unit), (_, _, env) in after.items() if "gateway" in unit
+                      for e in env if e.startswith("GATEWAY_UPSTREAM_RETRIES=")})
+    same_pid = sorted(f"{h} {u}" for (h, u), (pid, _, _) in after.items() if before.get((h, u), ("",))[0] == pid)
+    behind = sorted(f"{h} {u}" for (h, u), (_, version, _) in after.items() if version != new)
+    checks = [("deploy succeeded", rc == 0),
+              (f"the gateway ran with {', '.join(retries) or 'no GATEWAY_UPSTREAM_RETRIES'}",
+               retries == ["GATEWAY_UPSTREAM_RETRIES=0"]),
+              (f"every one of {len(after)} instances has a new PID" + (f" (not: {', '.join(same_pid)})" if same_pid
+                                                                       else ""),
+               bool(after) and not same_pid and set(after) == set(before)),
+              ("every instance answers the new commit" + (f" (not: {', '.join(behind)})" if behind else ""),
+               bool(after) and not behind),
+              (f"{len(samples)} requests, {end - begin:.0f} s of deploy", len(samples) >= 3000)]
+    # the gateway's retries back on for the cases after this one
+    restored = lab.deploy(services="gateway")[0] == 0 and not any(
+        e.startswith("GATEWAY_UPSTREAM_RETRIES=") for (_, unit), (_, _, env) in lab.units().items()
+        if "gateway" in unit for e in env)
+    checks.append(("the gateway redeployed with its retries back on", restored))
+    return verdict("every service, the gateway's retries off", "0 failed of >= 3,000 requests, every instance "
+                   "of every service restarted on the new commit", checks, loaded, phases_of(samples, begin, end))
 
 
 def bad_release(lab, name, line):
@@ -195,5 +237,5 @@ def concurrent_deploys(lab, lock_timeout=10, retry_delay=1):
                    "naming the holder, changing nothing; 0 failed requests", checks, loaded)
 
 
-CASES = [rolling_deploy, crash_at_start, health_never_ok, host_unreachable, killed_deploys,
+CASES = [rolling_deploy, every_service_no_retries, crash_at_start, health_never_ok, host_unreachable, killed_deploys,
          concurrent_deploys]

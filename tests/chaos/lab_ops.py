@@ -6,10 +6,13 @@ It uses whatever lab LAB_STATE, LAB_BRIDGE, LAB_SUBNET and PAKASHOP_LAB_EC2_URL
 name (the demo lab's values when unset), and only that lab's addresses.
 """
 
+import copy
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import yaml
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(CHECKOUT))
@@ -18,6 +21,9 @@ from lab import driver, hosts  # noqa: E402  pylint: disable=wrong-import-positi
 from lab.config import STATE  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 GOOD_API = (CHECKOUT / "examples/backend/api/main.py").read_text()
+COMMON = "common/pakashop_service.py"
+GOOD_COMMON = (CHECKOUT / "examples/backend" / COMMON).read_text()
+EVERY_SERVICE = ",".join(driver.CATALOG)
 
 
 def api_with(line):
@@ -85,6 +91,33 @@ class Lab(driver.Lab):
     def commit_api(self, text, message):
         """Commit api/main.py on main of origin and push; returns the sha."""
         return self.commit("main", {"api/main.py": f"{text}# {message} {time.time()}\n"}, message)
+
+    def commit_common(self, message):
+        """Commit a change to common/ (shipped with every service) on main of origin; returns the sha."""
+        return self.commit("main", {COMMON: f"{GOOD_COMMON}# {message} {time.time()}\n"}, message)
+
+    @staticmethod
+    def catalog_file(path, service, env):
+        """Write the lab's catalog with `env` added to one service's env, as a vars
+        file for `-e @path` (extra vars replace the catalog whole, so it is all there)."""
+        catalog = copy.deepcopy(driver.CATALOG)
+        catalog[service]["env"] = {**(catalog[service].get("env") or {}), **env}
+        path.write_text(yaml.safe_dump({"pakashop_service_catalog": catalog}), encoding="utf-8")
+        return path
+
+    def units(self, environment="staging"):
+        """{(host, unit): (MainPID, commit its health answers, its process's environment)}
+        for every instance of every service on the environment's hosts."""
+        found = {}
+        for name in self.names(environment):
+            for service in self.by_name(name).services:
+                for instance in driver.instances(driver.CATALOG, service):
+                    host = self.host(name)
+                    pid = host.run(f"systemctl show -p MainPID --value {instance['unit']}").stdout.strip()
+                    environ = host.run(f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout if pid != "0" else ""
+                    version = (self.health(name, instance["port"]) or {}).get("version")
+                    found[(name, instance["unit"])] = (pid, version, environ.split())
+        return found
 
     def api_versions(self):
         """{host: [commit of each api instance]} in staging."""

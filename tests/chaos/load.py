@@ -108,11 +108,12 @@ def percentile(values, share):
 
 
 def summary(samples, begin=float("-inf"), end=float("inf")):
-    """Counts and p50/p99 latency (ms) of the samples due in [begin, end)."""
+    """Counts and p50/p99/max latency (ms) of the samples due in [begin, end)."""
     chosen = [s for s in samples if begin <= s.due < end]
     latencies = [s.latency * 1000 for s in chosen]
     errors = [s.error for s in chosen if s.error]
     return {"requests": len(chosen), "errors": len(errors),
             "error_kinds": sorted(set(errors)),
             "p50_ms": round(percentile(latencies, 0.50), 1) if latencies else None,
-            "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None}
+            "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
+            "max_ms": round(max(latencies), 1) if latencies else None}

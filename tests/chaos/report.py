@@ -6,9 +6,9 @@ import time
 
 
 def _phase_rows(phases):
-    rows = ["| phase | requests | errors | p50 ms | p99 ms |", "|---|---|---|---|---|"]
+    rows = ["| phase | failed / total | p50 ms | p99 ms | max ms |", "|---|---|---|---|---|"]
     for name, p in phases.items():
-        rows.append(f"| {name} | {p['requests']} | {p['errors']} | {p['p50_ms']} | {p['p99_ms']} |")
+        rows.append(f"| {name} | {p['errors']} / {p['requests']} | {p['p50_ms']} | {p['p99_ms']} | {p['max_ms']} |")
     return rows
 
 
@@ -18,9 +18,9 @@ def write(path, results, rate):
              f"Load on the staging gateway's /api/products at {rate} requests/s during each case. "
              f"Machine: {os.cpu_count()} cores, {platform.machine()}, load average at the end "
              f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}.", "",
-             "| case | expected | happened | requests | errors | verdict |", "|---|---|---|---|---|---|"]
+             "| case | expected | actual | failed / total requests | verdict |", "|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.name} | {r.expected} | {r.happened} | {r.requests} | {r.errors} | "
+        lines.append(f"| {r.name} | {r.expected} | {r.happened} | {r.errors} / {r.requests} | "
                      f"{'ok' if r.ok else 'FALLS SHORT'} |")
     for r in results:
         if r.phases:
