@@ -87,6 +87,12 @@ def phases_of(samples, begin, end):
             "after": summary(samples, begin=end)}
 
 
+def gateway_retries(units):
+    """The GATEWAY_UPSTREAM_RETRIES=... the gateway's processes run with (lab.units())."""
+    return sorted({e for key, seen in units.items() if key[1].startswith("pakashop-gateway@")
+                   for e in seen["environ"] if e.startswith("GATEWAY_UPSTREAM_RETRIES=")})
+
+
 def every_service_no_retries(lab):
     """A commit to common/ moves every service, the gateway included, under
     load, with the gateway's retry-another-upstream off: what keeps requests
@@ -103,10 +109,9 @@ def every_service_no_retries(lab):
         time.sleep(QUIET)
     after = lab.units()
     samples = loaded.samples
-    retries = sorted({e for (_, unit), (_, _, env) in after.items() if "gateway" in unit
-                      for e in env if e.startswith("GATEWAY_UPSTREAM_RETRIES=")})
-    same_pid = sorted(f"{h} {u}" for (h, u), (pid, _, _) in after.items() if before.get((h, u), ("",))[0] == pid)
-    behind = sorted(f"{h} {u}" for (h, u), (_, version, _) in after.items() if version != new)
+    retries = gateway_retries(after)
+    same_pid = sorted(f"{h} {u}" for (h, u), seen in after.items() if before.get((h, u), {}).get("pid") == seen["pid"])
+    behind = sorted(f"{h} {u}" for (h, u), seen in after.items() if seen["version"] != new)
     checks = [("deploy succeeded", rc == 0),
               (f"the gateway ran with {', '.join(retries) or 'no GATEWAY_UPSTREAM_RETRIES'}",
                retries == ["GATEWAY_UPSTREAM_RETRIES=0"]),
@@ -117,9 +122,7 @@ def every_service_no_retries(lab):
                bool(after) and not behind),
               (f"{len(samples)} requests, {end - begin:.0f} s of deploy", len(samples) >= 3000)]
     # the gateway's retries back on for the cases after this one
-    restored = lab.deploy(services="gateway")[0] == 0 and not any(
-        e.startswith("GATEWAY_UPSTREAM_RETRIES=") for (_, unit), (_, _, env) in lab.units().items()
-        if "gateway" in unit for e in env)
+    restored = lab.deploy(services="gateway")[0] == 0 and not gateway_retries(lab.units())
     checks.append(("the gateway redeployed with its retries back on", restored))
     return verdict("every service, the gateway's retries off", "0 failed of >= 3,000 requests, every instance "
                    "of every service restarted on the new commit", checks, loaded, phases_of(samples, begin, end))

@@ -47,3 +47,13 @@ def test_the_no_retries_catalog_changes_the_gateway_s_env_alone(scripts, tmp_pat
     assert {k: v for k, v in catalog.items() if k != "gateway"} == \
         {k: v for k, v in lab_ops.driver.CATALOG.items() if k != "gateway"}
     assert "env" not in lab_ops.driver.CATALOG["gateway"]  # the lab's own catalog is left as it is
+
+
+def test_the_gateway_s_retries_are_read_from_its_processes_alone(scripts):
+    cases = scripts("chaos", "cases").cases
+    units = {("stg-1", "pakashop-gateway@1"): {"pid": "7", "version": "a", "environ": [
+        "PATH=/usr/bin", "GATEWAY_UPSTREAM_RETRIES=0"]},
+             ("stg-1", "pakashop-api@1"): {"pid": "8", "version": "a", "environ": ["GATEWAY_UPSTREAM_RETRIES=3"]}}
+    assert cases.gateway_retries(units) == ["GATEWAY_UPSTREAM_RETRIES=0"]
+    del units[("stg-1", "pakashop-gateway@1")]
+    assert cases.gateway_retries(units) == []
