@@ -51,9 +51,9 @@ def test_the_no_retries_catalog_changes_the_gateway_s_env_alone(scripts, tmp_pat
 
 def test_the_gateway_s_retries_are_read_from_its_processes_alone(scripts):
     cases = scripts("chaos", "cases").cases
-    units = {("stg-1", "pakashop-gateway@1"): {"pid": "7", "version": "a", "environ": [
-        "PATH=/usr/bin", "GATEWAY_UPSTREAM_RETRIES=0"]},
-             ("stg-1", "pakashop-api@1"): {"pid": "8", "version": "a", "environ": ["GATEWAY_UPSTREAM_RETRIES=3"]}}
+    gateway = {"pid": "7", "version": "a", "environ": ["PATH=/usr/bin", "GATEWAY_UPSTREAM_RETRIES=0"]}
+    api = {"pid": "8", "version": "a", "environ": ["GATEWAY_UPSTREAM_RETRIES=3"]}
+    units = {("stg-1", "pakashop-gateway@1"): gateway, ("stg-1", "pakashop-api@1"): api}
     assert cases.gateway_retries(units) == ["GATEWAY_UPSTREAM_RETRIES=0"]
     del units[("stg-1", "pakashop-gateway@1")]
     assert cases.gateway_retries(units) == []
