@@ -97,6 +97,7 @@ def up():
     endpoint.start()
     endpoint.register(wanted, config["network"]["subnet"])
     endpoint.ensure_lock_table()
+    endpoint.ensure_target_groups(wanted, config["network"]["subnet"])
     frontend = FrontendEndpoint(STATE, config["frontend"])
     frontend.start()
     backend.ensure_origin(STATE, CHECKOUT / "examples/backend", frontend.url)

@@ -84,6 +84,26 @@ class Endpoint(Daemon):
             ec2.terminate_instances(InstanceIds=stale)
         log(f"local EC2 endpoint {self.url} describes {len(hosts)} lab instances")
 
+    def ensure_target_groups(self, hosts, subnet, service="gateway"):
+        """A target group pakashop-<env>-<service> per environment, with the
+        running instances of its hosts that run `service` registered, as a load
+        balancer in front of them would have (the catalog's target_groups)."""
+        ec2 = self.client()
+        elbv2 = boto3.client("elbv2", endpoint_url=self.url, region_name=self.region, **CREDENTIALS)
+        vpc = ec2.describe_subnets(SubnetIds=[self._subnet(ec2, subnet)])["Subnets"][0]["VpcId"]
+        known = self._instances(ec2)
+        for environment in sorted({h.environment for h in hosts}):
+            name = f"pakashop-{environment}-{service}"
+            found = elbv2.describe_target_groups()["TargetGroups"]
+            arn = next((g["TargetGroupArn"] for g in found if g["TargetGroupName"] == name), None) or \
+                elbv2.create_target_group(Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="instance",
+                                          HealthCheckPath="/healthz")["TargetGroups"][0]["TargetGroupArn"]
+            targets = [{"Id": known[h.name]["InstanceId"]} for h in hosts
+                       if h.environment == environment and service in h.services and h.name in known
+                       and known[h.name]["State"]["Name"] == "running"]
+            if targets:
+                elbv2.register_targets(TargetGroupArn=arn, Targets=targets)
+
     @staticmethod
     def _subnet(ec2, subnet):
         cidr = f"{subnet}.0/24"

@@ -28,6 +28,8 @@ DEFAULTS = {
     # An HTTP service's listening port belongs to systemd (pakashop-<svc>@<i>.socket), so a restart
     # queues connections instead of refusing them.
     "socket": True,
+    # Load balancer target groups (ARNs or names) the host leaves while the service restarts.
+    "target_groups": [],
 }
 KEYS = REQUIRED_KEYS + tuple(DEFAULTS)
 

@@ -348,6 +348,10 @@ def _check_entry(catalog, name, given, environment, environment_hosts):
     for key in ("build_command", "install_command"):
         problems += _check_text(where, spec, key, lambda v: bool(v.strip()), "give a command, or leave it out")
     problems += _check_env(where, spec)
+    groups = spec["target_groups"]
+    if not isinstance(groups, list) or not all(isinstance(g, str) and g.strip() == g and g for g in groups):
+        problems.append(f"{where}.target_groups is {groups!r}: give a list of target group names or ARNs, "
+                        f"for example [pakashop-staging-gateway], or leave it out.")
     for key in ("after", "upstreams"):
         problems += _check_names(catalog, where, name, key, spec[key])
     for upstream in spec["upstreams"] if isinstance(spec["upstreams"], list) else []:

@@ -21,7 +21,9 @@ MAKES = {"ansible.builtin.file": "path", "ansible.builtin.template": "dest", "an
 # Modules whose whole effect service_drift checks by logic of its own.
 CHECKED = {"pakashop.infra.release": "release_drift: the release there, current, the ledger",
            "pakashop.infra.unit_instances": "dropin_drift: the instances' drop-ins",
-           "pakashop.infra.rolling_restart": "the instances' health gates"}
+           "pakashop.infra.rolling_restart": "the instances' health gates",
+           # the load balancer, not the host: the host leaves it only around a restart and is back after
+           "pakashop.infra.target_group_member": "the instances' health gates (it goes with the restart)"}
 READS_ONLY = {"ansible.builtin.debug", "ansible.builtin.set_fact", "ansible.builtin.assert",
               "ansible.builtin.fail", "pakashop.infra.release_info",
               "ansible.builtin.import_tasks", "ansible.builtin.include_tasks"}
@@ -102,7 +104,7 @@ def test_every_deploy_task_makes_only_what_service_drift_checks():
 def test_the_deploy_path_is_walked_whole():
     files = {file for file, _task in deploy_tasks()}
     assert files == {"present.yml", "host.yml", "layout.yml", "release.yml", "units.yml", "activate.yml",
-                     "scale_down.yml", "restart_gated.yml"}
+                     "scale_down.yml", "restart_gated.yml", "restart_out_of_target_groups.yml", "target_group.yml"}
 
 
 @pytest.mark.parametrize("task, said", [

@@ -71,6 +71,9 @@ def test_a_gate_without_the_identity_check_is_allowed():
     ({"build_command": "  "}, ["api.build_command is '  '"]),
     ({"version_field": ""}, ["api.version_field is ''"]),
     ({"identity_field": ["service"]}, ["api.identity_field is ['service']", "empty string to skip"]),
+    ({"target_groups": "pakashop-staging-gateway"}, ["api.target_groups is 'pakashop-staging-gateway'",
+                                                     "list of target group names or ARNs"]),
+    ({"target_groups": [""]}, ["api.target_groups is ['']"]),
 ])
 def test_a_bad_catalog_entry_is_named_with_its_fix(changes, words):
     problems = check_catalog(catalog_with("api", **changes), "staging", HOSTS)
