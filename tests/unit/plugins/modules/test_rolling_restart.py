@@ -99,7 +99,10 @@ def test_an_instance_that_fails_after_its_restart_fails_gate_unit_and_stops_the_
 def test_a_crash_looping_instance_fails_gate_restarting_and_stops_the_waves(run_gated, endpoints):
     # systemd restarts it twice while it is probed (a new PID each time), then it holds.
     looping = [{"NRestarts": str(n), "MainPID": str(42 + n)} for n in (0, 1, 2)]
-    result, restarts, _calls = restart(run_gated, two_services(endpoints), units={API_1: {"show": looping}})
+    # settle longer than three probes take on a loaded machine (with 0.2 s api@1
+    # could pass as stable between two probes); gateway@1 holds the wave that long
+    result, restarts, _calls = restart(run_gated, two_services(endpoints), units={API_1: {"show": looping}},
+                                       settle=3, timeout=10)
     assert restarts == [API_1, "pakashop-gateway@1.service"]
     assert result["failed_gates"] == [{"unit": API_1, "gate": "restarting"}]
     assert f"{API_1}: gate 'restarting' failed - it restarted while being checked" in result["msg"]
