@@ -46,6 +46,17 @@ def entry(catalog, service):
             **{k: v for k, v in given.items() if v is not None}}
 
 
+# What a gate needs to know of a service (release_activate, service_drift, service_health).
+GATE_KEYS = ("instances", "port", "health_path", "identity_field", "version_field", "socket")
+
+
+def gates(catalog, service):
+    """How the instances of `service` are restarted and gated: its GATE_KEYS, and the
+    services it restarts after (`after`) in each wave."""
+    spec = entry(catalog, service)
+    return {"service": service, **{key: spec[key] for key in GATE_KEYS}, "after": list(spec["after"])}
+
+
 def instance_port(port, index):
     """The port of instance `index` (from 1) of a service whose instance 1 listens on `port`."""
     return int(port) + int(index) - 1

@@ -153,6 +153,11 @@ class GitCache:
                            f"{ref}^{{commit}}", check=False)[:2]
         return out if rc == 0 else None
 
+    def commit_of_path(self, commit, path):
+        """The git object id of a folder (or file) at a commit, or None when the commit lacks it."""
+        rc, out = self.git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{commit}:{path}", check=False)[:2]
+        return out if rc == 0 else None
+
     def head(self, branch):
         return self.commit_of(f"refs/heads/{branch}")
 

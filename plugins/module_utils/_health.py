@@ -56,7 +56,10 @@ class Instance:
         self.state = self.unit_state()
         if self.first_restarts is None:
             self.first_restarts = self.state["n_restarts"]
-        self.state.update(self.http_health())
+        # A unit that is not running has nothing to answer; with its socket listening the
+        # request would only wait out its timeout in the backlog.
+        running = (self.state["active_state"], self.state["sub_state"]) == ("active", "running")
+        self.state.update(self.http_health() if running else self.no_answer())
         self.gate = self.failed_gate()
         if self.gate:
             self.healthy_since = None
@@ -102,10 +105,14 @@ class Instance:
             pass
         if not isinstance(answer, dict):  # JSON, but not an object: it names nothing
             answer = {}
-        return {"url": self.url, "http_status": status,
+        return {"url": self.url, "http_status": status, "asked": True,
                 "identity": answer.get(self.identity_field) if self.identity_field else None,
                 "version": answer.get(self.version_field),
                 "latency_ms": round((time.monotonic() - start) * 1000, 1)}
+
+    def no_answer(self):
+        return {"url": self.url, "http_status": None, "identity": None, "version": None, "latency_ms": 0.0,
+                "asked": False}
 
     def failed_gate(self):
         s = self.state
@@ -146,8 +153,8 @@ class Instance:
         s = self.state
         facts = (f"{s['active_state']}/{s['sub_state']}, "
                  + (f"socket {s['socket_state']}, " if self.socket_unit else "")
-                 + (f"HTTP {s['http_status']} in {s['latency_ms']:.0f} ms"
-                    if s["http_status"] else "health not answering")
+                 + (f"HTTP {s['http_status']} in {s['latency_ms']:.0f} ms" if s["http_status"]
+                    else "health not answering" if s.get("asked", True) else "health not asked")
                  + f", version {(s['version'] or '?')[:7]}, {s['n_restarts']} restarts")
         if s.get("journal_count"):
             facts += f", {s['journal_count']} journal lines >= {self.module.params['journal_priority']}"

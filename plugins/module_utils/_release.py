@@ -58,12 +58,12 @@ def _fsync_dir(folder):
 
 
 class ReleaseTree:
-    def __init__(self, root, service, ledger_dir):
+    def __init__(self, root, service, ledger_dir=None):
         self.service = service
         self.base = os.path.join(root, service)
         self.releases = os.path.join(self.base, "releases")
         self.current_link = os.path.join(self.base, "current")
-        self.ledger_path = os.path.join(ledger_dir, f"{service}.json")
+        self.ledger_path = os.path.join(ledger_dir, f"{service}.json") if ledger_dir else None
         self.warnings = []
 
     # --- the releases folder -------------------------------------------------
@@ -99,11 +99,13 @@ class ReleaseTree:
             return None
         return os.path.basename(target.rstrip("/"))
 
-    def prepare(self, release_id, archive, metadata, install=None):
-        """Unpack `archive` into a new release dir, marked unfinished until done.
+    def prepare(self, release_id, archive, metadata, install=None, configure=None):
+        """Unpack `archive` (a path, or a file object of a tar.gz) into a new release dir,
+        marked unfinished until done.
 
-        `install(path)` runs inside the dir before it is marked complete. A dir
-        that an interrupted run left unfinished is removed and prepared again.
+        `configure(path)` writes the release's configuration into it, then
+        `install(path)` runs inside it, before it is marked complete. A dir that an
+        interrupted run left unfinished is removed and prepared again.
         """
         target = self.path(release_id)
         if os.path.exists(target):
@@ -111,10 +113,13 @@ class ReleaseTree:
         os.makedirs(target)
         marker = os.path.join(target, UNFINISHED)
         write_atomically(marker, metadata["commit"] + "\n")
-        with tarfile.open(archive) as tar:
+        opened = tarfile.open(archive) if isinstance(archive, str) else tarfile.open(fileobj=archive, mode="r:*")
+        with opened as tar:
             _safe_extract(tar, target)
         write_atomically(os.path.join(target, "REVISION"), metadata["commit"] + "\n")
         write_atomically(os.path.join(target, METADATA), json.dumps(metadata, indent=2) + "\n")
+        if configure:
+            configure(target)
         if install:
             install(target)
         os.unlink(marker)
@@ -226,6 +231,25 @@ def prune_candidates(release_ids, entries, keep, protected, unfinished):
 
 def _entry_fields(meta):
     return {key: meta.get(key) for key in ("commit", "branch", "environment")}
+
+
+def ledger_entry(meta, release, action, outcome, actor=None, ci_run=None, **fields):
+    """A ledger entry: the release, what happened to it and its outcome, the commit it was
+    built from (and `serves`, the environment's commit it serves, when it was given), the
+    branch and environment it was made for, when and by whom. None values are left out."""
+    entry = {"release": release, "action": action, "outcome": outcome, "time": utc_now(),
+             **_entry_fields(meta), "actor": actor, "ci_run": ci_run, **fields}
+    return {key: value for key, value in entry.items() if value is not None}
+
+
+def serving(entries, release):
+    """The environment's commit `release` serves: the newest `serves` the ledger records for it,
+    else the commit it was built from."""
+    mine = [entry for entry in entries if entry.get("release") == release]
+    for entry in reversed(mine):
+        if entry.get("serves"):
+            return entry["serves"]
+    return mine[-1].get("commit") if mine else None
 
 
 def _safe_extract(tar, target):

@@ -50,6 +50,13 @@ options:
       - A commit (sha, tag or branch) to compare with the head of O(branch), for example
         the one an environment runs.
     type: str
+  sources:
+    description:
+      - The folders each release is made of at the commit, by the release's name
+        (for example C(api) - C(api) and C(common)); RV(sources) says, for each, which commit last changed them and a
+        digest of their content, so that a release is named by its content, not by the commit.
+    type: dict
+    default: {}
 notes:
   - A commit is on a branch when it is reachable from the branch's head (C(git merge-base --is-ancestor)).
 seealso:
@@ -122,6 +129,18 @@ ahead:
   returned: success and O(commit) is given
   type: int
   sample: 0
+sources:
+  description:
+    - For each name of O(sources), its folders at the commit.
+    - C(commit) and C(committed_at) - the newest commit up to the resolved one that changed any of them,
+      the one the release is built from; C(label) - its UTC time and short sha, the readable front of a
+      release id (C(20261126T104500Z-3f4a276)); C(digest) - the SHA-256 of the folders' git trees, the
+      same for the same content whatever the commit; C(missing) - the folders the commit does not have.
+  returned: success and O(sources) is given
+  type: dict
+  sample: {api: {commit: 3f4a2761c0de9b1e2a55a4f0d3a4c1b5e8f6a7b2, committed_at: "2026-11-26T10:45:00Z",
+                 label: 20261126T104500Z-3f4a276, digest: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,
+                 missing: []}}
 reason:
   description: Why the call failed - V(git) when git did, V(refused) for the rest.
   returned: failure
@@ -139,6 +158,7 @@ msg:
 
 import datetime
 import fnmatch
+import hashlib
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._git import (
@@ -177,6 +197,18 @@ def resolve(git, branch, ref):
     return {**described(git, sha), "branch": found, "msg": f"{ref} is {short(sha)}, on {found}"}
 
 
+def source(git, commit, paths):
+    """The folders `paths` at `commit`: the newest commit that changed them, and a digest of their trees."""
+    trees = {path: git.commit_of_path(commit, path) for path in paths}
+    missing = [path for path, tree in trees.items() if tree is None]
+    built_from = git.git("log", "-1", "--format=%H", commit, "--", *paths)[1] or commit
+    found = described(git, built_from)
+    stamp = found["committed_at"].replace("-", "").replace(":", "")
+    text = "".join(f"{path}\t{tree}\n" for path, tree in sorted(trees.items()))
+    return {"commit": built_from, "committed_at": found["committed_at"], "label": f"{stamp}-{built_from[:7]}",
+            "digest": hashlib.sha256(text.encode()).hexdigest(), "missing": missing}
+
+
 def compare(git, branch, commit):
     if is_pattern(branch):
         raise Refused(f"branch {branch} is a pattern, so it has no single head to compare "
@@ -195,6 +227,7 @@ def main():
             "branch": {"type": "str", "required": True},
             "ref": {"type": "str"},
             "commit": {"type": "str"},
+            "sources": {"type": "dict", "default": {}},
         },
         mutually_exclusive=[("ref", "commit")],
         supports_check_mode=True,
@@ -203,6 +236,10 @@ def main():
 
     def read(git):
         found = compare(git, p["branch"], p["commit"]) if p["commit"] else resolve(git, p["branch"], p["ref"])
+        if p["sources"] and p["commit"]:
+            raise Refused("sources names what a release is made of at the commit to deploy: give it with ref, not commit")
+        if p["sources"]:
+            found["sources"] = {name: source(git, found["commit"], list(paths)) for name, paths in p["sources"].items()}
         return {**found, "changed": False}
     run_on_cache(module, read)
 

@@ -6,66 +6,123 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: service_drift
-short_description: Say how one service on a host differs from a release and its configuration
+short_description: Say how a host's services differ from their releases, in one read-only call
 version_added: 0.1.0
 description:
-  - Compares one service on the host with what a deploy of O(release) would leave there,
-    in one pass, and lists every difference in a sentence. An empty O(ignore:drift) means
-    a deploy would change nothing, so the service role skips its other tasks for that
-    service; this is what makes a redeploy with nothing changed cheap.
-  - Looks at the service's user and group, the O(directories) and O(files) (owner, group,
-    mode, and each file's checksum), one drop-in per instance and none beyond
-    O(instances) (and with O(socket=true) the same for the instances' socket units, none with
-    O(socket=false) and no socket of an instance still listening), that none of O(absent_files)
-    is there, where C(current) points and what the ledger says of that release,
-    whether the O(enabled) units and every instance (and its socket) are enabled, whether systemd has
-    loaded the unit files as they are on disk, and every instance's state and health
-    (the gates of M(pakashop.infra.service_health), probed once; the service that answers
-    must name itself in O(identity_field) and report O(expected_version)).
+  - Compares each of O(services) on the host with what a deploy of its O(services[].release) would leave
+    there, and lists every difference in a sentence. A service with no difference is C(converged) - the
+    service role leaves it alone, so a redeploy with nothing changed is this one call per host.
+  - Per service it looks at the account (user, primary group, home, shell) and the O(services[].directories)
+    (owner, group, mode) - what the role's layout tasks make; whether the release is complete on the host
+    with the configuration O(services[].config) names (checksums) - what
+    M(pakashop.infra.release_prepare) makes; and whether C(current) points at it, the host's env file,
+    units and port drop-ins are the release's (none missing, none extra), the ledger has the release
+    C(active) and serving O(services[].serves), the service's target and every instance (and its socket)
+    are enabled, no instance beyond O(services[].instances) is there, systemd has loaded the unit files as
+    they are on disk, and every instance passes the gates of M(pakashop.infra.service_health) on the
+    release's commit (probed once) - what M(pakashop.infra.release_activate) makes.
+  - For the host, whatever every service shares (O(host_directories), O(host_files), O(host_enabled)).
   - Reads only; runs in check mode.
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - pakashop.infra.health_endpoint
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: none
-    details: Reads only; O(ignore:drift) says what a deploy would change.
+    details: Reads only; RV(services) says what a deploy would change.
   platform:
     platforms: posix
 options:
-  release:
-    description: The release C(current) must point at, recorded C(active) in the ledger.
-    type: str
+  services:
+    description: The services of the host to compare.
+    type: list
+    elements: dict
     required: true
-  expected_version:
-    description: The version (commit) every instance's health endpoint must report.
-    type: str
-    required: true
-  instances:
-    description: How many instances the service runs; drop-ins beyond this count are drift.
-    type: int
-    default: 1
-  address:
-    description: The address the health endpoints are asked on.
-    type: str
-    default: 127.0.0.1
-  user:
-    description: The service's user, whose primary group has the same name.
-    type: str
-    required: true
-  home:
-    description: The user's home.
-    type: path
-    required: true
-  shell:
-    description: The user's shell.
-    type: str
-    default: /usr/sbin/nologin
-  directories:
-    description: Folders that must exist with this owner, group and mode.
+    suboptions:
+      service:
+        description: The service's name; its units are C(pakashop-<service>@<i>.service).
+        type: str
+        required: true
+      release:
+        description: The release C(current) must point at, recorded C(active) in the ledger.
+        type: str
+        required: true
+      commit:
+        description: The commit the release is built from, which every instance's health must report.
+        type: str
+        required: true
+      serves:
+        description: The environment's commit the ledger must record the release as serving; by default O(services[].commit).
+        type: str
+      config:
+        description:
+          - The SHA-1 of each configuration file the release carries, by its name in the release
+            (C(env), C(units/<name>)). The host's files must be these, and no other of the service's.
+          - Kept out of logs, since the env file holds secrets.
+        type: dict
+        default: {}
+      instances:
+        description: How many instances the service runs.
+        type: int
+        default: 1
+      port:
+        description: The port of instance 1; instance I(i) listens on C(port) + I(i) - 1.
+        type: int
+        required: true
+      health_path:
+        description: The health endpoint's path.
+        type: str
+        default: /healthz
+      identity_field:
+        description: The key of the health answer that names the service (an empty string turns the check off).
+        type: str
+        default: service
+      version_field:
+        description: The key of the health answer that holds the commit the instance runs.
+        type: str
+        default: version
+      socket:
+        description: Whether each instance takes its listening socket from C(pakashop-<service>@<i>.socket).
+        type: bool
+        default: false
+      user:
+        description: The service's user, whose primary group has the same name.
+        type: str
+        required: true
+      home:
+        description: The user's home.
+        type: path
+        required: true
+      shell:
+        description: The user's shell.
+        type: str
+        default: /usr/sbin/nologin
+      directories:
+        description: The service's folders, that must exist with this owner, group and mode.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          path:
+            description: The folder.
+            type: path
+            required: true
+          owner:
+            description: Its owner.
+            type: str
+            default: root
+          group:
+            description: Its group.
+            type: str
+            default: root
+          mode:
+            description: Its mode in octal, for example V(0750).
+            type: str
+            required: true
+  host_directories:
+    description: Folders every service of the host shares, that must exist with this owner, group and mode.
     type: list
     elements: dict
     default: []
@@ -86,8 +143,8 @@ options:
         description: Its mode in octal, for example V(0750).
         type: str
         required: true
-  files:
-    description: Files that must exist with this content (given as its SHA-1), owner, group and mode.
+  host_files:
+    description: Files every service of the host shares, with the SHA-1 of their content and their mode.
     type: list
     elements: dict
     default: []
@@ -97,9 +154,7 @@ options:
         type: path
         required: true
       checksum:
-        description:
-          - The SHA-1 of the content the file must have (Ansible's C(checksum) filter).
-          - Kept out of logs, since the content may be an environment file with secrets.
+        description: The SHA-1 of the content the file must have (Ansible's C(checksum) filter).
         type: str
         required: true
       owner:
@@ -111,21 +166,18 @@ options:
         type: str
         default: root
       mode:
-        description: Its mode in octal, for example V(0600).
+        description: Its mode in octal, for example V(0644).
         type: str
         required: true
-  absent_files:
-    description:
-      - Files that must not be there, such as the socket unit of a service that binds its port
-        itself (O(socket=false)).
-    type: list
-    elements: path
-    default: []
-  enabled:
-    description: Units that must be enabled, besides every instance of the service.
+  host_enabled:
+    description: Units every service of the host shares that must be enabled (C(pakashop.target)).
     type: list
     elements: str
     default: []
+  address:
+    description: The address the health endpoints are asked on.
+    type: str
+    default: 127.0.0.1
   root:
     description: Where the services' release trees are.
     type: path
@@ -134,87 +186,119 @@ options:
     description: Where the services' ledgers are.
     type: path
     default: /var/lib/pakashop/ledger
+  config_dir:
+    description: Where the services' env files are.
+    type: path
+    default: /etc/pakashop
   unit_dir:
     description: Where the unit files and their drop-ins are.
     type: path
     default: /etc/systemd/system
 seealso:
+  - module: pakashop.infra.release_prepare
+  - module: pakashop.infra.release_activate
   - module: pakashop.infra.service_health
-  - module: pakashop.infra.release
-  - module: pakashop.infra.unit_instances
 """
 
 EXAMPLES = r"""
-- name: Is the api already on this release, configured as the role would?
+- name: Compare the host's services with their releases
   pakashop.infra.service_drift:
-    service: api
-    release: 20261126T101500Z-3f4a276
-    expected_version: 3f4a2761c0ffee0ddba11c0de5ca1ab1e5eed5ed
-    instances: 2
-    port: 8101
-    user: pakashop-api
-    home: /opt/pakashop/api
-    directories:
-      - {path: /opt/pakashop/api, mode: "0755"}
-      - {path: /opt/pakashop/api/shared, owner: pakashop-api, group: pakashop-api, mode: "0750"}
-    files:
-      - path: /etc/pakashop/api.env
-        checksum: "{{ lookup('ansible.builtin.template', 'service.env.j2') | ansible.builtin.checksum }}"
-        mode: "0600"
-    enabled: [pakashop.target, pakashop-api.target]
-  register: api_drift
+    services:
+      - service: api
+        release: 20261126T101500Z-3f4a276-9c1e2f04
+        commit: 3f4a2761c0ffee0ddba11c0de5ca1ab1e5eed5ed
+        instances: 2
+        port: 8100
+        socket: true
+        config:
+          env: "{{ api_env | ansible.builtin.checksum }}"
+        user: pakashop-api
+        home: /opt/pakashop/api
+        directories:
+          - {path: /opt/pakashop/api, mode: "0755"}
+          - {path: /opt/pakashop/api/shared, owner: pakashop-api, group: pakashop-api, mode: "0750"}
+    host_enabled: [pakashop.target]
+  register: host_drift
 
 - name: Say what a deploy would change
   ansible.builtin.debug:
-    var: api_drift.drift
-  when: api_drift.drift | length > 0
+    msg: "{{ host_drift.services | map(attribute='drift') | flatten }}"
 """
 
 RETURN = r"""
-drift:
-  description: One sentence per difference; empty when a deploy would change nothing.
+services:
+  description: Per service of O(services), in their order, what differs.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    service:
+      description: The service.
+      type: str
+    drift:
+      description: One sentence per difference; empty when a deploy would change nothing.
+      type: list
+      elements: str
+      sample:
+        - /etc/pakashop/api.env is not the release's env
+        - "pakashop-api@2.service: gate 'unit' failed - the unit is not active/running (inactive/dead, ...)"
+    converged:
+      description: Whether nothing differs.
+      type: bool
+    laid_out:
+      description: Whether the account and the folders are as wanted (the role's layout tasks are skipped).
+      type: bool
+    prepared:
+      description: Whether the release is complete on the host with its configuration (nothing to send).
+      type: bool
+    restarts:
+      description:
+        - Whether activating the release restarts instances - it differs by more than the ledger not
+          recording that the release serves O(services[].serves), which a ledger entry settles.
+      type: bool
+host:
+  description: What differs in what the services of the host share.
   returned: always
   type: list
   elements: str
-  sample:
-    - /etc/pakashop/api.env has other content
-    - "pakashop-api@2.service: gate 'unit' failed - the unit is not active/running (inactive/dead, ...)"
 converged:
-  description: Whether nothing differs (O(ignore:drift) is empty).
-  returned: always
-  type: bool
-configured:
-  description:
-    - Whether the user, the folders, the files, the drop-ins and the units are as wanted, so that
-      only the release or the instances' health may differ. The service role then skips its
-      configuration tasks and only installs and activates the release.
-  returned: always
-  type: bool
-needs_daemon_reload:
-  description:
-    - Whether a unit file of an instance changed on disk since systemd loaded it, so that
-      a daemon reload is due even when the role writes no file.
+  description: Whether the host and every service are converged.
   returned: always
   type: bool
 """
 
 import grp
+import hashlib
 import os
 import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port
 from ansible_collections.pakashop.infra.plugins.module_utils._health import ENDPOINT_ARGUMENT_SPEC, Instance
-from ansible_collections.pakashop.infra.plugins.module_utils._release import ACTIVE, ReleaseTree, outcome_of
-from ansible_collections.pakashop.infra.plugins.module_utils._units import (
-    dropin_text, existing_instances, socket_dropin_text)
+from ansible_collections.pakashop.infra.plugins.module_utils._release import (
+    ACTIVE, ReleaseTree, outcome_of, serving)
+from ansible_collections.pakashop.infra.plugins.module_utils._release_config import (
+    ENV, HostConfig, release_files, unit_name)
 
+# The one difference an activation settles without a restart: a ledger entry.
+SERVES_DRIFT = "the ledger does not have release"
 PATH_OPTIONS = {
     "path": {"type": "path", "required": True},
     "owner": {"type": "str", "default": "root"},
     "group": {"type": "str", "default": "root"},
     "mode": {"type": "str", "required": True},
+}
+SERVICE_OPTIONS = {
+    **ENDPOINT_ARGUMENT_SPEC,
+    "release": {"type": "str", "required": True},
+    "commit": {"type": "str", "required": True},
+    "serves": {"type": "str"},
+    "config": {"type": "dict", "default": {}, "no_log": True},
+    "instances": {"type": "int", "default": 1},
+    "user": {"type": "str", "required": True},
+    "home": {"type": "path", "required": True},
+    "shell": {"type": "str", "default": "/usr/sbin/nologin"},
+    "directories": {"type": "list", "elements": "dict", "default": [], "options": PATH_OPTIONS},
 }
 
 
@@ -265,53 +349,103 @@ def path_drift(wanted, is_kind, kind, checksum=None):
     return found
 
 
-def dropin_drift(unit_dir, unit, count, port, socket):
-    existing = existing_instances(unit_dir, unit)
-    found = [f"{unit}@{i}.service has no port drop-in for port {instance_port(port, i)}"
-             for i in range(1, count + 1) if existing.get(i) != dropin_text(unit, i, instance_port(port, i))]
-    found += [f"{unit}@{i}.service has a drop-in but the catalog has {count} instances"
-              for i in sorted(existing) if i > count]
-    sockets = existing_instances(unit_dir, unit, "socket")
-    if socket:
-        found += [f"{unit}@{i}.socket has no drop-in listening on port {instance_port(port, i)}"
-                  for i in range(1, count + 1) if sockets.get(i) != socket_dropin_text(unit, i, instance_port(port, i))]
-    extra = f"the catalog has {count} instances" if socket else "the service binds its port itself (socket: false)"
-    found += [f"{unit}@{i}.socket has a drop-in but {extra}" for i in sorted(sockets) if i > count or not socket]
-    return found
+def checksums(files):
+    """{name: SHA-1 of the text}, as Ansible's checksum filter computes it."""
+    return {name: hashlib.sha1(text.encode("utf-8")).hexdigest() for name, text in files.items()}  # nosec: a checksum
 
 
-def leftover_drift(module, unit, indexes, absent_files, socket):
-    """Files that should be gone, and (with socket=false) sockets of instances that still
-    listen: an instance they start again would take its port from systemd."""
-    found = [f"{path} is still there" for path in absent_files if os.path.lexists(path)]
-    if not socket:
-        sockets = [f"{unit}@{i}.socket" for i in indexes]
-        _rc, out, _err = module.run_command(["systemctl", "show", "--property=Id,ActiveState", *sockets])
-        for block in out.split("\n\n"):
-            values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-            if values.get("ActiveState") not in (None, "inactive", "failed"):
-                found.append(f"{values.get('Id', 'a socket')} is {values['ActiveState']}, "
-                             "but the service binds its port itself (socket: false)")
-    return found
+class Drift:
+    def __init__(self, module, spec):
+        params = module.params
+        self.module = module
+        self.spec = spec
+        self.name = spec["service"]
+        self.unit = unit_name(self.name)
+        self.tree = ReleaseTree(params["root"], self.name, params["ledger_dir"])
+        self.host = HostConfig(self.name, params["config_dir"], params["unit_dir"])
+        self.release = spec["release"]
 
+    def layout(self):
+        spec = self.spec
+        found = user_drift(spec["user"], spec["home"], spec["shell"])
+        for wanted in spec["directories"]:
+            found += path_drift(wanted, stat.S_ISDIR, "folder")
+        return found
 
-def release_drift(params):
-    tree = ReleaseTree(params["root"], params["service"], params["ledger_dir"])
-    release, current = params["release"], tree.current()
-    if not tree.is_complete(release):
-        return [f"release {release} of {params['service']} is not on the host"]
-    if current != release:
-        return [f"current points at {current or 'nothing'}, not {release}"]
-    outcome = outcome_of(tree.read_ledger(), release)
-    if outcome != ACTIVE:
-        return [f"the ledger has release {release} as {outcome or 'unknown'}, not active (its gates did not pass)"]
-    return []
+    def preparation(self):
+        if not self.tree.is_complete(self.release):
+            return [f"release {self.release} of {self.name} is not on the host"]
+        carried = release_files(self.tree.path(self.release))
+        if carried is None or checksums(carried) != self.spec["config"]:
+            return [f"release {self.release} of {self.name} does not carry the configuration it is named for"]
+        return []
+
+    def activation(self):
+        spec, release, current = self.spec, self.release, self.tree.current()
+        if current != release:
+            return [f"current of {self.name} points at {current or 'nothing'}, not {release}"]
+        found = []
+        wanted = spec["config"]
+        installed = checksums(self.host.installed())
+        for name in sorted(set(wanted) | set(installed)):
+            path = self.host.host_path(name)
+            if name not in installed:
+                found.append(f"{path} is missing")
+            elif name not in wanted:
+                found.append(f"{path} is not in release {release}")
+            elif installed[name] != wanted[name]:
+                found.append(f"{path} is not the release's {'env file' if name == ENV else 'unit'}")
+        entries = self.tree.read_ledger()
+        outcome = outcome_of(entries, release)
+        if outcome != ACTIVE:
+            found.append(f"the ledger has release {release} of {self.name} as {outcome or 'unknown'}, "
+                         "not active (its gates did not pass)")
+        serves = spec["serves"] or spec["commit"]
+        if outcome == ACTIVE and serving(entries, release) != serves:
+            found.append(f"{SERVES_DRIFT} {release} of {self.name} serving {serves[:12]}")
+        return found
+
+    def units(self):
+        kinds = ("service", "socket") if self.spec["socket"] else ("service",)
+        return [f"{self.unit}.target"] + [f"{self.unit}@{i}.{kind}" for i in range(1, self.spec["instances"] + 1)
+                                          for kind in kinds]
+
+    def leftovers(self):
+        """Instances beyond the count that systemd still runs or starts, and with socket=false
+        sockets still listening: an instance they start again would take its port from systemd."""
+        _rc, out, _err = self.module.run_command(
+            ["systemctl", "list-units", "--all", "--plain", "--no-legend", f"{self.unit}@*"])
+        found = []
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) < 3:
+                continue
+            name, active = fields[0], fields[2]
+            index, _dot, kind = name[len(self.unit) + 1:].partition(".")
+            if not index.isdigit() or active in ("inactive", "failed"):
+                continue
+            if int(index) > self.spec["instances"]:
+                found.append(f"{name} is {active} but the catalog has {self.spec['instances']} instances")
+            elif kind == "socket" and not self.spec["socket"]:
+                found.append(f"{name} is {active}, but the service binds its port itself (socket: false)")
+        return found
+
+    def health(self):
+        found = []
+        target = {**{k: self.spec[k] for k in ENDPOINT_ARGUMENT_SPEC}, "expected_version": self.spec["commit"]}
+        for index in range(1, self.spec["instances"] + 1):
+            instance = Instance(self.module, index, target)
+            instance.probe()
+            if instance.gate:
+                found.append(instance.verdict())
+        return found
 
 
 def systemd_drift(module, units):
-    """Units not enabled, and units whose files changed since systemd loaded them
-    (a list of sentences, and whether a daemon reload is due)."""
-    found, reload_due = [], False
+    """Units not enabled, and units whose files changed since systemd loaded them."""
+    if not units:
+        return []
+    found = []
     _rc, out, _err = module.run_command(["systemctl", "is-enabled", *units])
     states = out.split()
     for unit, state in zip(units, states + ["unknown"] * (len(units) - len(states))):
@@ -322,59 +456,52 @@ def systemd_drift(module, units):
         values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
         if values.get("NeedDaemonReload") == "yes":
             found.append(f"{values.get('Id', 'a unit')} changed on disk since systemd loaded it")
-            reload_due = True
-    return found, reload_due
+    return found
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            **ENDPOINT_ARGUMENT_SPEC,
-            "release": {"type": "str", "required": True},
-            "expected_version": {"type": "str", "required": True},
-            "instances": {"type": "int", "default": 1},
+            "services": {"type": "list", "elements": "dict", "required": True, "options": SERVICE_OPTIONS},
+            "host_directories": {"type": "list", "elements": "dict", "default": [], "options": PATH_OPTIONS},
+            "host_files": {"type": "list", "elements": "dict", "default": [],
+                           "options": {**PATH_OPTIONS, "checksum": {"type": "str", "required": True}}},
+            "host_enabled": {"type": "list", "elements": "str", "default": []},
             "address": {"type": "str", "default": "127.0.0.1"},
-            "user": {"type": "str", "required": True},
-            "home": {"type": "path", "required": True},
-            "shell": {"type": "str", "default": "/usr/sbin/nologin"},
-            "directories": {"type": "list", "elements": "dict", "default": [], "options": PATH_OPTIONS},
-            "files": {"type": "list", "elements": "dict", "default": [],
-                      "options": {**PATH_OPTIONS, "checksum": {"type": "str", "required": True, "no_log": True}}},
-            "absent_files": {"type": "list", "elements": "path", "default": []},
-            "enabled": {"type": "list", "elements": "str", "default": []},
             "root": {"type": "path", "default": "/opt/pakashop"},
             "ledger_dir": {"type": "path", "default": "/var/lib/pakashop/ledger"},
+            "config_dir": {"type": "path", "default": "/etc/pakashop"},
             "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
         },
         supports_check_mode=True,
     )
     params = module.params
-    unit = f"pakashop-{params['service']}"
-    indexes = range(1, params["instances"] + 1)
-
-    # What the configuration tasks make: the user, folders, files, drop-ins, units.
-    config = user_drift(params["user"], params["home"], params["shell"])
-    for wanted in params["directories"]:
-        config += path_drift(wanted, stat.S_ISDIR, "folder")
-    for wanted in params["files"]:
-        config += path_drift(wanted, stat.S_ISREG, "file", checksum=module.sha1)
-    config += dropin_drift(params["unit_dir"], unit, params["instances"], params["port"], params["socket"])
-    config += leftover_drift(module, unit, indexes, params["absent_files"], params["socket"])
-    kinds = ("service", "socket") if params["socket"] else ("service",)
-    found, reload_due = systemd_drift(module, [*params["enabled"],
-                                               *(f"{unit}@{i}.{kind}" for i in indexes for kind in kinds)])
-    config += found
-    # What the release and activation tasks make; the health last, for what
-    # the files and systemd cannot tell.
-    drift = config + release_drift(params)
-    for index in indexes:
-        instance = Instance(module, index)
-        instance.probe()
-        if instance.gate:
-            drift.append(instance.verdict())
-
-    module.exit_json(changed=False, drift=drift, converged=not drift, configured=not config,
-                     needs_daemon_reload=reload_due)
+    host = []
+    for wanted in params["host_directories"]:
+        host += path_drift(wanted, stat.S_ISDIR, "folder")
+    for wanted in params["host_files"]:
+        host += path_drift(wanted, stat.S_ISREG, "file", checksum=module.sha1)
+    drifts = [Drift(module, spec) for spec in params["services"]]
+    # One systemctl call each for the enabled states and the reload flags of every unit.
+    systemd = systemd_drift(module, params["host_enabled"] + [u for d in drifts for u in d.units()])
+    host += [line for line in systemd if line.split()[0] in params["host_enabled"]]
+    results = []
+    for drift in drifts:
+        layout, preparation = drift.layout(), drift.preparation()
+        found = layout + preparation
+        # The rest says what an activation would change; only worth reading once the release is there.
+        if not preparation:
+            found += drift.activation()
+            found += [line for line in systemd if line.split()[0].startswith(f"{drift.unit}.")
+                      or line.split()[0].startswith(f"{drift.unit}@")]
+            found += drift.leftovers()
+            if not found:  # the health last, for what the files and systemd cannot tell
+                found += drift.health()
+        restarts = any(not line.startswith(SERVES_DRIFT) for line in found)
+        results.append({"service": drift.name, "drift": found, "converged": not found, "laid_out": not layout,
+                        "prepared": not preparation, "restarts": restarts})
+    module.exit_json(changed=False, services=results, host=host,
+                     converged=not host and all(r["converged"] for r in results))
 
 
 if __name__ == "__main__":

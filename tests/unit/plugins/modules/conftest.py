@@ -204,6 +204,79 @@ def run_gated(tmp_path):
     return run_module
 
 
+# A host's release trees, ledgers, env files and units, for the modules that
+# prepare, activate and compare releases (release_activate, service_drift).
+# Gates that settle fast: the stand-in's units do not crash late.
+FAST = {"interval": 0.05, "settle": 0.2, "timeout": 5}
+
+
+def unit_files(service, port, instances, env):
+    unit = f"pakashop-{service}"
+    files = {"env": env, f"units/{unit}@.service": f"[Service]\nExecStart=/bin/true # {env.strip().lower()}\n",
+             f"units/{unit}.target": "[Unit]\n", f"units/{unit}@.socket": "[Socket]\n"}
+    for i in range(1, instances + 1):
+        files[f"units/{unit}@{i}.service.d/port.conf"] = f"[Service]\nEnvironment=PORT={port + i - 1}\n"
+        files[f"units/{unit}@{i}.socket.d/port.conf"] = f"[Socket]\nListenStream=0.0.0.0:{port + i - 1}\n"
+    return files
+
+
+class Host:
+    """A host's release trees, ledgers, env files and units under tmp_path."""
+
+    def __init__(self, tmp_path):
+        self.root, self.ledgers = tmp_path / "opt", tmp_path / "ledger"
+        self.etc, self.units = tmp_path / "etc", tmp_path / "units"
+        for folder in (self.root, self.ledgers, self.etc, self.units):
+            folder.mkdir()
+
+    def release(self, service, release, commit, files=None):
+        path = self.root / service / "releases" / release
+        path.mkdir(parents=True)
+        (path / "REVISION").write_text(commit + "\n")
+        metadata = {"commit": commit, "branch": "main", "environment": "staging"}
+        (path / ".pakashop-release.json").write_text(json.dumps(metadata))
+        for name, text in (files or {}).items():
+            (path / ".pakashop" / name).parent.mkdir(parents=True, exist_ok=True)
+            (path / ".pakashop" / name).write_text(text)
+        return path
+
+    def activate(self, service, release, files):
+        """The host as a deploy of `release` leaves it: current, ledger, config installed."""
+        (self.root / service / "current").symlink_to(f"releases/{release}")
+        self.write_ledger(service, [{"release": release, "action": "confirm", "outcome": "active",
+                                     "commit": json.loads((self.root / service / "releases" / release /
+                                                           ".pakashop-release.json").read_text())["commit"]}])
+        for name, text in files.items():
+            target = self.etc / f"{service}.env" if name == "env" else self.units / name[len("units/"):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+
+    def write_ledger(self, service, entries):
+        (self.ledgers / f"{service}.json").write_text(json.dumps({"service": service, "entries": entries}))
+
+    def ledger(self, service):
+        return json.loads((self.ledgers / f"{service}.json").read_text())["entries"]
+
+    def current(self, service):
+        return (self.root / service / "current").readlink().name
+
+    def installed(self, service):
+        found = {"env": (self.etc / f"{service}.env").read_text()} if (self.etc / f"{service}.env").exists() else {}
+        for path in self.units.rglob("*"):
+            if path.is_file() and str(path.relative_to(self.units)).startswith(f"pakashop-{service}"):
+                found[f"units/{path.relative_to(self.units)}"] = path.read_text()
+        return found
+
+    def args(self, services, **more):
+        return {"services": services, "root": str(self.root), "ledger_dir": str(self.ledgers),
+                "config_dir": str(self.etc), "unit_dir": str(self.units), **more}
+
+
+@pytest.fixture
+def host(tmp_path):
+    return Host(tmp_path)
+
+
 # The lab's Vercel/GitHub stand-in (lab/frontend.py), for the modules that read
 # the frontend half: a real HTTP server on a free loopback port, told of every
 # push to `origin` by origin's post-receive hook, as in the lab.

@@ -5,14 +5,21 @@ $UNITS (JSON) says how systemd sees each unit, by name:
   show     the answers to its successive `systemctl show`, each a change to
            RUNNING; the last one repeats (so a unit can crash, or restart
            between two probes)
+  phases   instead of show: one such list per start, the first before any
+           `systemctl restart` of the unit, the next after the first restart,
+           and so on (the last repeats): a release that crashes, then the
+           previous one that comes back
   enabled  its `is-enabled` state (default "enabled"); null: systemctl knows
            no such unit and stops there
   restart  an error message that makes `systemctl restart` fail
   journal  its records as `journalctl --output json` prints them; the stand-in
            keeps those of --priority or worse, as journalctl does
+  listed   its ActiveState in `systemctl list-units` (units without it are not
+           loaded, so not listed)
 systemctl logs each call's arguments to $CALLS, one line each.
 """
 
+import fnmatch
 import json
 import os
 import sys
@@ -34,12 +41,22 @@ def show(args, named, units, calls):
     wanted = [p for a in args if a.startswith("--property=") for p in a[len("--property="):].split(",")]
     blocks = []
     for unit in named:
-        answers = units.get(unit, {}).get("show", [{}])
-        asked = sum(line.split()[:2] == ["show", unit] for line in calls)  # this call included
+        answers, asked = phase(unit, units, calls)
         answer = {**RUNNING, "Id": unit, **answers[min(asked, len(answers)) - 1]}
         blocks.append("".join(f"{p}={answer[p]}\n" for p in wanted))
     print("\n".join(blocks), end="")
     return 0
+
+
+def phase(unit, units, calls):
+    """The show answers of the unit's current phase, and how many were asked in it (this call included)."""
+    spec = units.get(unit, {})
+    if "phases" not in spec:
+        return spec.get("show", [{}]), sum(line.split()[:2] == ["show", unit] for line in calls)
+    starts = [i for i, line in enumerate(calls) if line.startswith("restart ") and unit in line.split()]
+    answers = spec["phases"][min(len(starts), len(spec["phases"]) - 1)]
+    since = starts[-1] + 1 if starts else 0
+    return answers, sum(unit in line.split() and line.startswith("show ") for line in calls[since:])
 
 
 def is_enabled(args, named, units):
@@ -65,6 +82,11 @@ def systemctl(args, units):
         return show(args, named, units, calls)
     if args[0] == "is-enabled":
         return is_enabled(args, named, units)
+    if args[0] == "list-units":
+        for unit, spec in units.items():
+            if "listed" in spec and any(fnmatch.fnmatch(unit, pattern) for pattern in named):
+                print(f"{unit} loaded {spec['listed']} running Pakashop")
+        return 0
     error = units.get(named[0], {}).get("restart") if args[0] == "restart" else None
     if error:
         print(error, file=sys.stderr)

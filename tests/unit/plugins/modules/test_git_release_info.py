@@ -130,3 +130,33 @@ def test_resolving_changes_nothing_on_origin_in_check_mode_or_not(origin, run_gi
     assert (result.get("failed"), result["changed"], result["commit"]) == (None, False, origin.head("main"))
     assert "behind" not in result
     assert origin.git("ls-remote", origin.url) == before
+
+
+# sources: what each release is made of
+
+
+def test_a_commit_that_leaves_a_service_alone_leaves_its_source_alone(origin, run_git_info):
+    sources = {"api": ["api", "common"], "gateway": ["gateway", "common"]}
+    origin.commit("main", {"common/lib.py": "x = 1\n"}, "Shared code")
+    before = run_git_info(branch="main", sources=sources)["sources"]
+    api_only = origin.commit("main", {"api/main.py": "print('api 2')\n"}, "Faster api")
+    after = run_git_info(branch="main", sources=sources)["sources"]
+    assert after["gateway"] == before["gateway"], "the gateway's folders did not change"
+    assert after["api"]["commit"] == api_only and after["api"]["digest"] != before["api"]["digest"]
+    assert re.fullmatch(r"\d{8}T\d{6}Z-" + api_only[:7], after["api"]["label"])
+    shared = origin.commit("main", {"common/lib.py": "x = 2\n"}, "Shared code again")
+    moved = run_git_info(branch="main", sources=sources)["sources"]
+    assert moved["gateway"]["commit"] == moved["api"]["commit"] == shared
+
+
+def test_the_same_content_has_the_same_digest_whatever_the_commit(origin, run_git_info):
+    first = run_git_info(branch="main", sources={"api": ["api"]})["sources"]["api"]
+    origin.commit("main", {"api/main.py": "print('api 2')\n"}, "Change")
+    origin.commit("main", {"api/main.py": "print('api 1')\n"}, "Revert the change")
+    again = run_git_info(branch="main", sources={"api": ["api"]})["sources"]["api"]
+    assert again["digest"] == first["digest"] and again["commit"] != first["commit"]
+
+
+def test_a_folder_the_commit_lacks_is_named(origin, run_git_info):
+    found = run_git_info(branch="main", sources={"api": ["api", "common", "nowhere"]})["sources"]["api"]
+    assert found["missing"] == ["common", "nowhere"]

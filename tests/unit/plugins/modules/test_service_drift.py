@@ -1,23 +1,23 @@
-"""pakashop.infra.service_drift's checks on real files in a temporary folder:
-what it calls drift and what it does not. The module as a whole runs through
-Ansible's module runner, against health endpoints on loopback and a
-systemctl stand-in (conftest.py, systemd_stand_in.py); the real systemd is
-checked on the lab's hosts by the integration tests."""
+"""pakashop.infra.service_drift on a host laid out in a temporary folder (real
+release trees, ledgers, env files and units), with the instances' health on
+loopback and systemctl a stand-in (conftest.py, systemd_stand_in.py): what it
+calls drift, and what each kind of drift asks of the role."""
 
 import grp
 import hashlib
-import json
 import os
 import pwd
 
 import pytest
 
-from ansible_collections.pakashop.infra.plugins.module_utils._units import dropin_text
+from conftest import Endpoints, unit_files
 from ansible_collections.pakashop.infra.plugins.modules import service_drift
 
 SHA1_OF_HELLO = "f572d396fae9206628714fb2ce00f72e94f2258f"  # "hello\n"
 ME = pwd.getpwuid(os.getuid()).pw_name
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
+COMMIT = Endpoints.commit
+RELEASE = "20261126T104500Z-3f4a276-0000abcd"
 
 
 def sha1(path):
@@ -29,66 +29,24 @@ def wanted(path, mode, **more):
 
 
 def test_a_file_as_wanted_is_no_drift(tmp_path):
-    path = tmp_path / "api.env"
+    path = tmp_path / "pakashop.target"
     path.write_text("hello\n")
-    path.chmod(0o600)
-    spec = wanted(path, "0600", checksum=SHA1_OF_HELLO)
+    path.chmod(0o644)
+    spec = wanted(path, "0644", checksum=SHA1_OF_HELLO)
     assert service_drift.path_drift(spec, service_drift.stat.S_ISREG, "file", checksum=sha1) == []
 
 
 def test_other_content_a_mode_an_owner_and_a_missing_file_are_each_said(tmp_path):
-    path = tmp_path / "api.env"
+    path = tmp_path / "pakashop.target"
     path.write_text("hello, edited by hand\n")
-    path.chmod(0o644)
-    spec = {**wanted(path, "0600", checksum=SHA1_OF_HELLO), "owner": "nobody"}
+    path.chmod(0o600)
+    spec = {**wanted(path, "0644", checksum=SHA1_OF_HELLO), "owner": "nobody"}
     found = service_drift.path_drift(spec, service_drift.stat.S_ISREG, "file", checksum=sha1)
-    assert found == [f"{path} has other content", f"{path} has mode 0644, not 0600",
+    assert found == [f"{path} has other content", f"{path} has mode 0600, not 0644",
                      f"{path} has owner {ME}, not nobody"]
-    missing = wanted(tmp_path / "gone.env", "0600", checksum=SHA1_OF_HELLO)
+    missing = wanted(tmp_path / "gone", "0644", checksum=SHA1_OF_HELLO)
     assert service_drift.path_drift(missing, service_drift.stat.S_ISREG, "file", checksum=sha1) == [
-        f"{tmp_path}/gone.env is missing"]
-
-
-def test_a_file_where_a_folder_should_be_is_drift(tmp_path):
-    (tmp_path / "shared").write_text("")
-    spec = wanted(tmp_path / "shared", "0750")
-    assert service_drift.path_drift(spec, service_drift.stat.S_ISDIR, "folder") == [
-        f"{tmp_path}/shared is not a folder"]
-
-
-def test_a_lost_drop_in_and_an_extra_instance_are_drift(tmp_path):
-    for instance, port in ((1, 8101), (3, 8103)):
-        folder = tmp_path / f"pakashop-api@{instance}.service.d"
-        folder.mkdir()
-        (folder / "port.conf").write_text(dropin_text("pakashop-api", instance, port))
-    assert service_drift.dropin_drift(str(tmp_path), "pakashop-api", 2, 8101, False) == [
-        "pakashop-api@2.service has no port drop-in for port 8102",
-        "pakashop-api@3.service has a drop-in but the catalog has 2 instances"]
-    assert service_drift.dropin_drift(str(tmp_path), "pakashop-api", 1, 8101, False)[1:] == []
-
-
-def release_tree(tmp_path, releases, current, outcome):
-    for release in releases:
-        (tmp_path / "opt/api/releases" / release).mkdir(parents=True)
-    (tmp_path / "opt/api/current").symlink_to(f"releases/{current}")
-    (tmp_path / "ledger").mkdir()
-    (tmp_path / "ledger/api.json").write_text(json.dumps(
-        {"service": "api", "entries": [{"release": current, "outcome": outcome}]}))
-    return {"root": str(tmp_path / "opt"), "ledger_dir": str(tmp_path / "ledger"), "service": "api"}
-
-
-def test_the_release_counts_only_when_current_and_active(tmp_path):
-    params = release_tree(tmp_path, ["r1", "r2"], "r1", "active")
-    assert service_drift.release_drift({**params, "release": "r1"}) == []
-    assert service_drift.release_drift({**params, "release": "r2"}) == ["current points at r1, not r2"]
-    assert service_drift.release_drift({**params, "release": "r3"}) == [
-        "release r3 of api is not on the host"]
-
-
-def test_a_release_whose_gates_did_not_pass_is_drift(tmp_path):
-    params = release_tree(tmp_path, ["r1"], "r1", "activating")
-    assert service_drift.release_drift({**params, "release": "r1"}) == [
-        "the ledger has release r1 as activating, not active (its gates did not pass)"]
+        f"{tmp_path}/gone is missing"]
 
 
 def test_a_user_with_another_shell_or_home_is_drift():
@@ -101,82 +59,126 @@ def test_a_user_with_another_shell_or_home_is_drift():
 
 
 @pytest.fixture
-def host(tmp_path, endpoints):
-    """A host as the role leaves api (2 instances on the endpoints' ports) in
-    tmp_path: release r1 current and active, an env file, a folder, the port
-    drop-ins; the module's args for it."""
-    tree = release_tree(tmp_path, ["r1", "r2"], "r1", "active")
-    env_file = tmp_path / "api.env"
-    env_file.write_text("hello\n")
-    env_file.chmod(0o600)
+def api_host(host, tmp_path):
+    """The api (2 instances on two loopback ports) as a deploy leaves it; (host, module args, files)."""
+    served = Endpoints(["api", "api"])
+    files = unit_files("api", served.base, 2, "hello\n")
+    host.release("api", RELEASE, COMMIT, files)
+    host.activate("api", RELEASE, files)
     (tmp_path / "shared").mkdir(mode=0o750)
-    for instance in (1, 2):
-        folder = tmp_path / f"systemd/pakashop-api@{instance}.service.d"
-        folder.mkdir(parents=True)
-        (folder / "port.conf").write_text(dropin_text("pakashop-api", instance, endpoints.base + instance - 1))
     root = pwd.getpwnam("root")
-    return {**tree, "release": "r1", "expected_version": endpoints.commit, "instances": 2, "port": endpoints.base,
-            "user": "root", "home": root.pw_dir, "shell": root.pw_shell, "unit_dir": str(tmp_path / "systemd"),
-            "directories": [wanted(tmp_path / "shared", "0750")],
-            "files": [wanted(env_file, "0600", checksum=SHA1_OF_HELLO)], "enabled": ["pakashop.target"]}
+    service = {"service": "api", "release": RELEASE, "commit": COMMIT, "instances": 2, "port": served.base,
+               "socket": True, "user": "root", "home": root.pw_dir, "shell": root.pw_shell,
+               "directories": [wanted(tmp_path / "shared", "0750")],
+               "config": {name: hashlib.sha1(text.encode()).hexdigest() for name, text in files.items()}}
+    yield host, service, files
+    served.close()
 
 
-# The api binds its ports itself (socket: false): systemd has no socket of it listening.
-NO_SOCKETS = {f"pakashop-api@{i}.socket": {"show": [{"ActiveState": "inactive", "SubState": "dead"}]}
-              for i in (1, 2)}
+def drift(run_gated, host, services, units=None, **more):
+    result = run_gated("service_drift", host.args(services, **more), units=units)[0]
+    assert not result.get("failed"), result
+    return result
 
 
-def drift(run_gated, args, units=None):
-    return run_gated("service_drift", args, units={**NO_SOCKETS, **(units or {})})[0]
+def test_a_host_as_a_deploy_leaves_it_has_no_drift(run_gated, api_host):
+    host, service, _files = api_host
+    result = drift(run_gated, host, [service])
+    assert result["converged"] and result["host"] == []
+    assert result["services"] == [{"service": "api", "drift": [], "converged": True, "laid_out": True,
+                                   "prepared": True, "restarts": False}]
 
 
-def test_a_host_as_the_role_leaves_it_has_no_drift(run_gated, host):
-    result = drift(run_gated, host)
-    assert result == {**result, "changed": False, "drift": [], "converged": True, "configured": True,
-                      "needs_daemon_reload": False}
+def test_an_env_file_edited_by_hand_is_drift_that_an_activation_settles(run_gated, api_host):
+    host, service, _files = api_host
+    (host.etc / "api.env").write_text("hello, edited by hand\n")
+    found = drift(run_gated, host, [service])["services"][0]
+    assert found["drift"] == [f"{host.etc}/api.env is not the release's env file"]
+    assert (found["laid_out"], found["prepared"], found["restarts"], found["converged"]) == (True, True, True, False)
 
 
-def test_a_unit_not_enabled_is_drift_of_the_configuration(run_gated, host):
-    units = {"pakashop.target": {"enabled": "static"}, "pakashop-api@2.service": {"enabled": "disabled"}}
-    result = drift(run_gated, host, units)
-    assert result["drift"] == ["pakashop.target is static, not enabled",
-                               "pakashop-api@2.service is disabled, not enabled"]
-    assert result["configured"] is False and result["converged"] is False
+def test_a_unit_left_over_and_a_drop_in_lost_are_drift(run_gated, api_host):
+    host, service, _files = api_host
+    (host.units / "pakashop-api@3.service.d").mkdir()
+    (host.units / "pakashop-api@3.service.d/port.conf").write_text("[Service]\n")
+    (host.units / "pakashop-api@2.socket.d/port.conf").unlink()
+    found = drift(run_gated, host, [service])["services"][0]["drift"]
+    assert found == [f"{host.units}/pakashop-api@2.socket.d/port.conf is missing",
+                     f"{host.units}/pakashop-api@3.service.d/port.conf is not in release {RELEASE}"]
 
 
-def test_a_unit_systemctl_does_not_know_and_those_after_it_are_unknown(run_gated, host):
-    # systemctl is-enabled stops at the first unit it cannot tell about.
-    result = drift(run_gated, host, {"pakashop-api@1.service": {"enabled": None}})
-    assert result["drift"] == ["pakashop-api@1.service is unknown, not enabled",
-                               "pakashop-api@2.service is unknown, not enabled"]
+def test_a_release_not_on_the_host_is_all_that_is_said_of_it(run_gated, api_host):
+    host, service, _files = api_host
+    found = drift(run_gated, host, [{**service, "release": "20261201T000000Z-0000000-00000000"}])["services"][0]
+    assert found["drift"] == ["release 20261201T000000Z-0000000-00000000 of api is not on the host"]
+    assert (found["prepared"], found["laid_out"]) == (False, True)
 
 
-def test_a_unit_file_changed_since_systemd_loaded_it_is_drift_and_needs_a_daemon_reload(run_gated, host):
-    result = drift(run_gated, host, {"pakashop-api@2.service": {"show": [{"NeedDaemonReload": "yes"}]}})
-    assert result["drift"] == ["pakashop-api@2.service changed on disk since systemd loaded it"]
-    assert result["needs_daemon_reload"] is True and result["configured"] is False
+def test_a_release_that_does_not_carry_its_configuration_is_not_prepared(run_gated, api_host):
+    host, service, _files = api_host
+    (host.root / "api/releases" / RELEASE / ".pakashop/env").write_text("edited in the release\n")
+    found = drift(run_gated, host, [service])["services"][0]
+    assert found["drift"] == [f"release {RELEASE} of api does not carry the configuration it is named for"]
+    assert found["prepared"] is False
 
 
-def test_another_release_and_an_unhealthy_instance_are_drift_but_not_of_the_configuration(run_gated, host):
+def test_another_current_and_a_release_whose_gates_did_not_pass_are_drift(run_gated, api_host):
+    host, service, files = api_host
+    host.release("api", "other", COMMIT, files)
+    assert drift(run_gated, host, [{**service, "release": "other"}])["services"][0]["drift"] == [
+        f"current of api points at {RELEASE}, not other"]
+    host.write_ledger("api", [{"release": RELEASE, "outcome": "activating", "commit": COMMIT}])
+    assert drift(run_gated, host, [service])["services"][0]["drift"] == [
+        f"the ledger has release {RELEASE} of api as activating, not active (its gates did not pass)"]
+
+
+def test_a_release_that_does_not_serve_the_commit_yet_needs_no_restart(run_gated, api_host):
+    host, service, _files = api_host
+    found = drift(run_gated, host, [{**service, "serves": "9" * 40}])["services"][0]
+    assert found["drift"] == [f"the ledger does not have release {RELEASE} of api serving {'9' * 12}"]
+    assert (found["converged"], found["restarts"]) == (False, False)
+
+
+def test_units_not_enabled_or_changed_on_disk_are_drift_of_the_host_or_the_service(run_gated, api_host):
+    host, service, _files = api_host
+    units = {"pakashop.target": {"enabled": "disabled"}, "pakashop-api@2.socket": {"enabled": "disabled"},
+             "pakashop-api@1.service": {"show": [{"NeedDaemonReload": "yes"}]}}
+    result = drift(run_gated, host, [service], units, host_enabled=["pakashop.target"])
+    assert result["host"] == ["pakashop.target is disabled, not enabled"]
+    assert result["services"][0]["drift"] == ["pakashop-api@2.socket is disabled, not enabled",
+                                              "pakashop-api@1.service changed on disk since systemd loaded it"]
+
+
+def test_an_instance_beyond_the_count_or_a_socket_of_a_service_without_one_is_drift(run_gated, api_host):
+    host, service, _files = api_host
+    units = {"pakashop-api@3.service": {"listed": "active"}, "pakashop-api@1.socket": {"listed": "active"}}
+    assert drift(run_gated, host, [service], units)["services"][0]["drift"] == [
+        "pakashop-api@3.service is active but the catalog has 2 instances"]
+    # the same release made for a service that binds its ports itself
+    for folder in (host.root / "api/releases" / RELEASE / ".pakashop/units", host.units):
+        for path in sorted(folder.glob("*socket*"), reverse=True):
+            for inner in path.glob("*"):
+                inner.unlink()
+            path.unlink() if path.is_file() else path.rmdir()
+    files = {k: v for k, v in unit_files("api", service["port"], 2, "hello\n").items() if "socket" not in k}
+    no_socket = {**service, "socket": False,
+                 "config": {name: hashlib.sha1(text.encode()).hexdigest() for name, text in files.items()}}
+    assert drift(run_gated, host, [no_socket], units)["services"][0]["drift"] == [
+        "pakashop-api@3.service is active but the catalog has 2 instances",
+        "pakashop-api@1.socket is active, but the service binds its port itself (socket: false)"]
+
+
+def test_an_unhealthy_instance_is_drift_when_nothing_else_is(run_gated, api_host):
+    host, service, _files = api_host
     failed = {"ActiveState": "failed", "SubState": "failed", "MainPID": "0"}
-    result = drift(run_gated, {**host, "release": "r2"}, {"pakashop-api@2.service": {"show": [failed]}})
-    assert result["drift"][0] == "current points at r1, not r2"
-    assert result["drift"][1].startswith(
+    found = drift(run_gated, host, [service], {"pakashop-api@2.service": {"show": [failed]}})["services"][0]
+    assert len(found["drift"]) == 1 and found["drift"][0].startswith(
         "pakashop-api@2.service: gate 'unit' failed - the unit is not active/running (failed/failed")
-    assert len(result["drift"]) == 2
-    assert result["configured"] is True and result["converged"] is False
+    assert found["restarts"] is True
 
 
-def test_a_leftover_socket_unit_and_a_socket_still_listening_are_drift_of_the_configuration(
-        run_gated, host, tmp_path):
-    # What a failed switch to socket: false can leave: the socket unit's file, and
-    # a socket that would start its instance again, handing it systemd's port.
-    leftover = tmp_path / "systemd/pakashop-api@.socket"
-    leftover.write_text("[Socket]\n")
-    listening = {"pakashop-api@2.socket": {"show": [{"ActiveState": "active", "SubState": "listening"}]}}
-    result = drift(run_gated, {**host, "absent_files": [str(leftover)]}, listening)
-    assert result["drift"] == [f"{leftover} is still there",
-                               "pakashop-api@2.socket is active, but the service binds its port itself (socket: false)"]
-    assert result["configured"] is False
-    leftover.unlink()
-    assert drift(run_gated, {**host, "absent_files": [str(leftover)]})["drift"] == []
+def test_an_account_that_differs_is_drift_for_the_layout_tasks(run_gated, api_host):
+    host, service, _files = api_host
+    found = drift(run_gated, host, [{**service, "user": "pakashop-no-such-user"}])["services"][0]
+    assert found["drift"] == ["user pakashop-no-such-user does not exist"]
+    assert found["laid_out"] is False and found["prepared"] is True
