@@ -11,8 +11,11 @@ description:
   - Reads what M(pakashop.infra.service_health) found on one host (the C(results) of a loop over
     services, or a list of single results) and says, for every instance that failed a gate, why,
     in the words a promotion refusal uses, for example V(stg-1 pakashop-api@2 serves 0123456789ab).
+  - With O(releases) and O(commit), a service whose current release does not serve O(commit) (its ledger
+    does not record it: the commit was not deployed to the host) says so too, for example
+    V(stg-1 api serves 0123456789ab).
   - Instances that passed every gate say nothing, so an empty list means the host is verified.
-positional: _input, host
+positional: _input, host, releases, commit
 options:
   _input:
     description: The registered results of M(pakashop.infra.service_health), or their C(results) list.
@@ -22,6 +25,14 @@ options:
     description: The host's name, which begins each phrase.
     type: str
     required: true
+  releases:
+    description: The registered results of M(pakashop.infra.release_info) for the same services.
+    type: list
+    elements: dict
+    default: []
+  commit:
+    description: The commit every service must serve.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -51,10 +62,11 @@ def _phrase(unit, instance):
     return f"{unit} is not active/running ({instance.get('active_state')}/{instance.get('sub_state')})"
 
 
-def health_problems(results, host):
+def health_problems(results, host, releases=None, commit=None):
     if isinstance(results, dict):
         results = results.get("results", [results])
-    problems = []
+    problems = [f"{host} {release.get('item')} serves {(release.get('serves') or 'nothing')[:12]}"
+                for release in releases or [] if commit and release.get("serves") != commit]
     for result in results:
         for instance in result.get("instances") or []:
             if instance.get("gate"):

@@ -42,8 +42,9 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description: >-
-    Rows with environment, service, host, commit, release, activated_at, actor,
-    healthy, restarts, journal_count, journal and verdicts.
+    Rows with environment, service, host, commit (the commit the release serves), built_from (the
+    commit it was built from), release, activated_at, actor, healthy, restarts, journal_count, journal
+    and verdicts.
   type: list
   elements: dict
 """
@@ -57,12 +58,16 @@ def report_rows(health_results, release_results, host, environment):
                            if e.get("release") == current
                            and e.get("action") in ("activate", "rollback")), {})
         instances = health.get("instances", [])
+        built_from = next((r["commit"] for r in releases.get("releases", []) if r.get("current")), None)
         rows.append({
             "environment": environment,
             "service": releases.get("item") or health.get("item", {}).get("item"),
             "host": host,
             "release": current,
-            "commit": next((r["commit"] for r in releases.get("releases", []) if r.get("current")), None),
+            # what the environment runs: the commit the release serves (its own, or a later one
+            # that left the service's folders alone)
+            "commit": releases.get("serves") or built_from,
+            "built_from": built_from,
             "activated_at": activation.get("time"),
             "actor": activation.get("actor"),
             "healthy": bool(health.get("healthy")),

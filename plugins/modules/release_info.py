@@ -60,6 +60,14 @@ current:
   returned: always
   type: str
   sample: 20261126T104500Z-3f4a276
+serves:
+  description:
+    - The commit of the backend repository the current release serves - the newest the ledger records
+      for it (a release whose folders a later commit left alone serves that commit too), else the commit
+      it was built from.
+  returned: always
+  type: str
+  sample: 9c1e2f04b1cc2fe5de1f447a561d014b44dd00da
 previous_good:
   description: The newest release other than the current one whose outcome is C(active).
   returned: always
@@ -95,7 +103,7 @@ ledger:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._release import (
-    ReleaseTree, listing, previous_good)
+    ReleaseTree, listing, previous_good, serving)
 
 
 def main():
@@ -113,7 +121,9 @@ def main():
     for warning in tree.warnings:
         module.warn(warning)
     current = tree.current()
+    commit = next((r["commit"] for r in listing(tree, entries, current) if r["current"]), None)
     module.exit_json(changed=False, current=current, previous_good=previous_good(entries, current),
+                     serves=serving(entries, current) or commit,
                      releases=listing(tree, entries, current), ledger=entries)
 
 

@@ -22,7 +22,8 @@ SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 # The service's user is pakashop-<name>, and Linux user names end at 32 characters.
 SERVICE_NAME_MAX = 23
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-RELEASE_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{7,40}$")
+# <UTC time>-<short commit>, and since releases are named by content, -<8 hex digits> of it.
+RELEASE_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{7,40}(-[0-9a-f]{8})?$")
 REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 # Set by the collection itself; a catalog entry may not change them.
@@ -142,8 +143,17 @@ def _release_id(name, value):
     if value in (None, "") or RELEASE_ID.match(str(value)):
         return None
     return (f"{name} is {value!r}, which is not a release id: give one as the ledger and status.yml show it "
-            f"(UTC time and short commit, for example -e {name}=20261201T101500Z-3f4a276), "
+            f"(UTC time, short commit and content digest, for example "
+            f"-e {name}=20261201T101500Z-3f4a276-9c1e2f04), "
             f"or leave it out to go back to the previous good release.")
+
+
+def _choice(*choices):
+    def check(name, value):
+        if value in choices:
+            return None
+        return f"{name} is {value!r}: give {' or '.join(choices)}, for example -e {name}={choices[0]}."
+    return check
 
 
 def _absolute_path(name, value):
@@ -202,6 +212,7 @@ SETTINGS = {
     "deploy_lock_retry_delay": _whole(1, 5),
     "deploy_lock_lease": _whole(10, 60),
     "deploy_lock_break": _boolean,
+    "deploy_on_failure": _choice("go_back", "stop"),
     "deploy_staging": _boolean,
     "deploy_service_root": _absolute_path,
     "deploy_cache_dir": _text,
