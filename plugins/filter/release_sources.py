@@ -11,8 +11,9 @@ description:
   - Adds to each service of M(pakashop.infra.git_release_info)'s RV(pakashop.infra.git_release_info#module:sources)
     the path of its artifact in O(artifacts_dir), named by the service and a digest of its content and of
     its catalog's C(build_command), so that an artifact is built once per content and reused by every
-    commit that leaves the service alone.
-positional: _input, catalog, artifacts_dir
+    commit that leaves the service alone; and C(build), what M(pakashop.infra.release_artifacts) takes
+    to build it (the service, the path, its folders and its C(build_command)).
+positional: _input, catalog, artifacts_dir, shared
 options:
   _input:
     description: The RV(pakashop.infra.git_release_info#module:sources) of the commit.
@@ -26,17 +27,22 @@ options:
     description: The controller's artifact cache.
     type: path
     required: true
+  shared:
+    description: The folders every service's release holds (C(pakashop_shared_source_paths)).
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
 - name: Each service's source, with its artifact
   ansible.builtin.set_fact:
-    deploy_sources: "{{ plan_release.sources | pakashop.infra.release_sources(pakashop_service_catalog, cache ~ '/artifacts') }}"
+    deploy_sources: "{{ plan_release.sources | pakashop.infra.release_sources(pakashop_service_catalog, cache ~ '/artifacts', ['common']) }}"
 """
 
 RETURN = r"""
 _value:
-  description: The sources, each with C(artifact) added.
+  description: The sources, each with C(artifact) and C(build) added.
   type: dict
 """
 
@@ -46,12 +52,16 @@ import os
 from ansible_collections.pakashop.infra.plugins.module_utils._catalog import entry
 
 
-def release_sources(sources, catalog, artifacts_dir):
+def release_sources(sources, catalog, artifacts_dir, shared=None):
     found = {}
     for service, source in sources.items():
-        build = entry(catalog, service).get("build_command") or ""
+        spec = entry(catalog, service)
+        build = spec.get("build_command") or ""
         key = hashlib.sha256(f"{source['digest']}\0{build}".encode("utf-8")).hexdigest()[:16]
-        found[service] = {**source, "artifact": os.path.join(artifacts_dir, f"{service}-{key}.tar.gz")}
+        artifact = os.path.join(artifacts_dir, f"{service}-{key}.tar.gz")
+        found[service] = {**source, "artifact": artifact,
+                          "build": {"service": service, "path": artifact, "folders": [spec["source_path"], *(shared or [])],
+                                    "build_command": build or None}}
     return found
 
 

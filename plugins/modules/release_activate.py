@@ -212,6 +212,15 @@ gate:
   description: The gate that failed.
   returned: failure at a gate
   type: str
+timings:
+  description:
+    - Where the call's time went, in order - each step (C(probe), C(scale down), C(switch) (configuration
+      installed, C(current) swapped, systemd reloaded), C(enable), each wave's restart and gates as
+      C(wave <i> - <services>), C(confirm), C(go back)) with its seconds.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{step: switch, seconds: 0.31}, {step: "wave 1 - api, moderation", seconds: 1.42}]
 went_back:
   description: The services that went back to their previous release, as C(<service>/<release>).
   returned: failure at a gate
@@ -226,6 +235,7 @@ journal:
 
 import os
 import signal
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._health import (
@@ -338,6 +348,14 @@ class Activation:
         self.restarted_units = []
         self.verdict_lines = []
         self.warnings = []
+        self.timings = []
+        self.clock = time.monotonic()
+
+    def timed(self, step):
+        """Note the seconds since the last step as `step`'s."""
+        now = time.monotonic()
+        self.timings.append({"step": step, "seconds": round(now - self.clock, 2)})
+        self.clock = now
 
     # --- systemd ------------------------------------------------------------
 
@@ -405,17 +423,22 @@ class Activation:
         self.restarted_units += [i.unit for i in instances]
         return {unit: e for unit, e in errors.items() if e}
 
-    def gate(self, instances, errors):
+    def gate(self, instances, errors, settled=True):
+        """Wait until the instances pass their gates - and, when `settled`, stay so over the stability
+        window - or fail; the failed ones."""
+        settle = self.params["settle"] if settled else 0
         wait_for_gates([i for i in instances if i.unit not in errors], self.params["timeout"],
-                       self.params["interval"], self.params["settle"])
-        wait_for_gates([i for i in instances if i.unit in errors], 0, self.params["interval"], self.params["settle"])
+                       self.params["interval"], settle)
+        wait_for_gates([i for i in instances if i.unit in errors], 0, self.params["interval"], settle)
         for instance in instances:
             if instance.unit in errors:
                 instance.gate = instance.gate or "unit"
-        if self.params["warn_on_journal"]:
-            warn_on_journal(self.module, instances)
-        self.verdict_lines += [i.verdict() for i in instances]
-        return [i for i in instances if i.gate]
+        failed = [i for i in instances if i.gate]
+        if settled or failed:
+            if self.params["warn_on_journal"]:
+                warn_on_journal(self.module, instances)
+            self.verdict_lines += [i.verdict() for i in instances]
+        return failed
 
     # --- the activation -----------------------------------------------------
 
@@ -453,22 +476,31 @@ class Activation:
             self.systemctl("daemon-reload")
 
     def waves(self, unhealthy):
-        """Restart in waves behind the gates; the failed instances of the first wave that fails, or []."""
+        """Restart in waves behind the gates; the failed instances of the first wave that fails, or [].
+
+        Within a wave, a level starts once the level before it answers its gates (what `after` asks);
+        the whole wave must then stay so over the stability window before the next wave starts, so two
+        instances of one service are never out at once."""
         order = levels([(s.name, s.spec["after"]) for s in self.services])
         by_name = {s.name: s for s in self.services}
         for index in range(1, max(s.spec["instances"] for s in self.services) + 1):
-            for level in order:
-                batch = [(by_name[name], by_name[name].instance(index, restart_socket=by_name[name].socket_changed))
-                         for name in level if by_name[name].spec["instances"] >= index
-                         and self.due(by_name[name], index, unhealthy)]
-                if not batch:
-                    continue
+            batches = [[(by_name[name], by_name[name].instance(index, restart_socket=by_name[name].socket_changed))
+                        for name in level if by_name[name].spec["instances"] >= index
+                        and self.due(by_name[name], index, unhealthy)] for level in order]
+            batches = [batch for batch in batches if batch]
+            wave = []
+            for position, batch in enumerate(batches):
                 errors = self.restart([i for _s, i in batch])
                 for service, _instance in batch:
                     service.restarted.append(index)
-                failed = self.gate([i for _s, i in batch], errors)
+                wave += [i for _s, i in batch]
+                last = position == len(batches) - 1
+                failed = self.gate(wave if last else [i for _s, i in batch], errors, settled=last)
                 if failed:
+                    self.timed(f"wave {index} - {', '.join(s.name for b in batches for s, _i in b)}")
                     return failed
+            if batches:
+                self.timed(f"wave {index} - {', '.join(s.name for b in batches for s, _i in b)}")
         return []
 
     def confirm(self):
@@ -595,6 +627,7 @@ def main():
 def run(module):
     activation = Activation(module)
     unhealthy = activation.probe_unchanged()
+    activation.timed("probe")
     diff = activation.diff() if module._diff else None
     changing = [s for s in activation.services if s.reconfigured or any(k[0] == s.name for k in unhealthy)]
     if module.check_mode:
@@ -606,14 +639,18 @@ def run(module):
                          restarted=[f"{s.unit}@{i}.service" for s in activation.services for i in s.restarted],
                          verdicts=activation.verdict_lines, failed_gates=[])
     activation.scale_down()
+    activation.timed("scale down")
     activation.switch()
+    activation.timed("switch")
     activation.enable()
+    activation.timed("enable")
     failed = activation.waves(unhealthy)
     for warning in activation.warnings:
         module.warn(warning)
     if failed:
         journal = activation.journal(failed[0].unit)
         back = activation.go_back(failed)
+        activation.timed("go back")
         result = gate_result(failed)
         service = failed[0].unit.split("@")[0][len("pakashop-"):]
         module.fail_json(
@@ -624,9 +661,11 @@ def run(module):
             changed=True, service=service, gate=failed[0].gate, journal=journal,
             went_back=[f"{s.name}/{s.before}" for s in activation.services if s.outcome == "went_back"],
             services=activation.summary(), restarted=activation.restarted_units,
-            failed_gates=result["failed_gates"], verdicts=activation.verdict_lines, diff=diff)
+            failed_gates=result["failed_gates"], verdicts=activation.verdict_lines, diff=diff,
+            timings=activation.timings)
     recorded = activation.confirm()
-    module.exit_json(changed=bool(changing) or recorded,
+    activation.timed("confirm")
+    module.exit_json(changed=bool(changing) or recorded, timings=activation.timings,
                      services=activation.summary(), restarted=activation.restarted_units,
                      verdicts=activation.verdict_lines, failed_gates=[], diff=diff,
                      releases={s.name: listing(s.tree, s.entries, s.tree.current()) for s in activation.services})
