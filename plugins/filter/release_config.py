@@ -82,7 +82,7 @@ import hashlib
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port, unit_name
-from ansible_collections.pakashop.infra.plugins.module_utils._units import dropin_text, socket_dropin_text
+from ansible_collections.pakashop.infra.plugins.plugin_utils._units import dropin_text, socket_dropin_text
 
 SOURCE_KEYS = ("commit", "label", "digest", "artifact")
 # Slow on purpose: the id is public, the env file holds secrets.
