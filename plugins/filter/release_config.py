@@ -73,6 +73,12 @@ _value:
     config:
       description: The files it carries, each content by its name (C(env), C(units/<name>)); holds the secrets.
       type: dict
+    env:
+      description: Its env file (secret).
+      type: str
+    units:
+      description: Its units and drop-ins, each content by its name C(units/<name>).
+      type: dict
     checksums:
       description: The SHA-1 of each file, for M(pakashop.infra.service_drift).
       type: dict
@@ -124,7 +130,8 @@ def release_config(rendered, service, spec, source):
                                  f"service_sources.{service} as playbooks/tasks/build.yml makes it")
     files = config_files(rendered, service, spec)
     return {"release": f"{source['label']}-{content_digest(source, spec, files)[:8]}",
-            "commit": source["commit"], "artifact": source["artifact"], "config": files,
+            "commit": source["commit"], "artifact": source["artifact"], "config": files, "env": files["env"],
+            "units": {name: text for name, text in files.items() if name != "env"},
             "checksums": {name: hashlib.sha1(text.encode("utf-8")).hexdigest()  # nosec: a checksum
                           for name, text in files.items()}}
 

@@ -288,6 +288,7 @@ class Service:
         self.entries = self.tree.read_ledger()
         self.before = self.tree.current()
         self.host = HostConfig(self.name, params["config_dir"], params["unit_dir"])
+        self.unprepared = False
         self.target = self.choose_target()
         self.moved = self.target != self.before
         self.meta = self.tree.metadata(self.target)
@@ -303,7 +304,9 @@ class Service:
     def choose_target(self):
         spec, current = self.spec, self.before
         if not spec["rollback"]:
-            if not self.tree.is_complete(spec["release"]):
+            # In check mode the release may be one that a real run would prepare first.
+            self.unprepared = not self.tree.is_complete(spec["release"])
+            if self.unprepared and not self.module.check_mode:
                 raise Refusal(f"{self.name}: release {spec['release']} is not prepared on the host (missing or "
                               "unfinished): prepare it first (pakashop.infra.release_prepare)")
             return spec["release"]
@@ -314,6 +317,11 @@ class Service:
                 f"from {current or 'nothing'}: no earlier good release"
             raise Refusal(f"{self.name} cannot go back {where}; releases here: {', '.join(complete) or 'none'}")
         return target
+
+    @property
+    def pending(self):
+        """Whether a real run would install a configuration this check cannot read yet."""
+        return self.unprepared
 
     @property
     def reconfigured(self):
@@ -597,7 +605,9 @@ class Activation:
         for s in self.services:
             if s.moved:
                 diffs.append({"before_header": f"{s.name}: current", "after_header": f"{s.name}: current",
-                              "before": f"{s.before}\n", "after": f"{s.target}\n"})
+                              "before": f"{s.before}\n", "after": f"{s.target}\n" + (
+                                  "(not prepared yet: release_prepare's diff shows its configuration)\n"
+                                  if s.unprepared else "")})
             present = s.host.installed()
             for name in s.written + s.removed:
                 header = s.host.host_path(name)

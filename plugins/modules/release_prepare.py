@@ -11,7 +11,7 @@ version_added: 0.2.0
 description:
   - Prepares each of O(releases) under C(<root>/<service>/releases/<release>/), marked unfinished
     until it is complete - its code unpacked from its artifact, C(REVISION), its configuration
-    (O(releases[].config), written root-only into the release's C(.pakashop/) folder) and its
+    (O(releases[].env) and O(releases[].units), written root-only into the release's C(.pakashop/) folder) and its
     O(releases[].install_command) run - so that activating it (M(pakashop.infra.release_activate))
     switches code and configuration together. It does not touch C(current), the units or any process.
   - A release already complete is left as it is; its artifact is not needed.
@@ -28,8 +28,10 @@ attributes:
     support: full
     details: Sends nothing and says which releases it would prepare.
   diff_mode:
-    support: none
-    details: RV(prepared) names the releases a run prepares.
+    support: full
+    details:
+      - For each release it prepares (or would), how its configuration differs from what the host runs now -
+        each unit and drop-in line by line, the env file only as changed, never its content.
   platform:
     platforms: posix
 options:
@@ -57,11 +59,15 @@ options:
           - Sent only when the release is not on the host yet.
         type: path
         required: true
-      config:
+      env:
         description:
-          - The release's configuration, each file's content by its name - C(env), the environment file (it
-            holds the secrets, so the whole option is kept out of logs), and C(units/<name>), each
-            of the service's units and port drop-ins.
+          - The release's environment file, installed as C(<config_dir>/<service>.env) when the release is
+            activated. It holds the secrets, so it is kept out of logs and diffs.
+        type: str
+      units:
+        description:
+          - The release's units and port drop-ins, each content by its name C(units/<name>) (for example
+            C(units/pakashop-api@.service), C(units/pakashop-api@1.service.d/port.conf)).
         type: dict
         default: {}
       install_command:
@@ -77,6 +83,14 @@ options:
     description: Where the services' release trees live.
     type: path
     default: /opt/pakashop
+  config_dir:
+    description: Where the services' env files are, for the diff.
+    type: path
+    default: /etc/pakashop
+  unit_dir:
+    description: Where the services' units are, for the diff.
+    type: path
+    default: /etc/systemd/system
   bundle:
     description:
       - The bundle of artifacts on the host, a tar holding C(<service>-<release>.tar.gz) for each release
@@ -97,8 +111,8 @@ EXAMPLES = r"""
         release: 20261126T104500Z-3f4a276-9c1e2f04
         commit: 3f4a276bb1cc2fe5de1f447a561d014b44dd00da
         artifact: /home/me/.cache/pakashop/artifacts/api-5d41402abc4b2a76.tar.gz
-        config:
-          env: "PAKASHOP_SERVICE=\"api\"\n"
+        env: "PAKASHOP_SERVICE=\"api\"\n"
+        units:
           units/pakashop-api@.service: "{{ lookup('ansible.builtin.template', 'service@.service.j2') }}"
       - service: gateway
         release: 20261120T091500Z-a1b2c3d-77aa01fe
@@ -126,7 +140,7 @@ import tarfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._release import ReleaseTree, utc_now
 from ansible_collections.pakashop.infra.plugins.module_utils._release_config import (
-    validate_names, write_release_files)
+    ENV, HostConfig, validate_names, write_release_files)
 from ansible_collections.pakashop.infra.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 
 RELEASE_OPTIONS = {
@@ -134,7 +148,8 @@ RELEASE_OPTIONS = {
     "release": {"type": "str", "required": True},
     "commit": {"type": "str", "required": True},
     "artifact": {"type": "path", "required": True},
-    "config": {"type": "dict", "default": {}, "no_log": True},
+    "env": {"type": "str", "no_log": True},
+    "units": {"type": "dict", "default": {}},
     "install_command": {"type": "str"},
     "branch": {"type": "str"},
     "environment": {"type": "str"},
@@ -142,6 +157,8 @@ RELEASE_OPTIONS = {
 ARGUMENT_SPEC = {
     "releases": {"type": "list", "elements": "dict", "required": True, "options": RELEASE_OPTIONS},
     "root": {"type": "path", "default": "/opt/pakashop"},
+    "config_dir": {"type": "path", "default": "/etc/pakashop"},
+    "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
     # Set by the action plugin: the bundle it sent (member <service>-<release>.tar.gz each).
     "bundle": {"type": "path"},
 }
@@ -175,14 +192,37 @@ def prepare(module, spec, bundle):
     os.makedirs(tree.releases, mode=0o755, exist_ok=True)
     tree.prepare(spec["release"], archive, metadata,
                  install=install(module, spec["install_command"]) if spec["install_command"] else None,
-                 configure=lambda path: write_release_files(path, spec["config"]))
+                 configure=lambda path: write_release_files(path, config_of(spec)))
+
+
+def config_of(spec):
+    """{name in the release: content} of what the release carries besides its code."""
+    return {**spec["units"], **({ENV: spec["env"]} if spec["env"] is not None else {})}
+
+
+def config_diff(specs, config_dir, unit_dir):
+    """How each release's configuration differs from what the host has installed (the env file's
+    content is secret: only that it changes)."""
+    diffs = []
+    for spec in specs:
+        host = HostConfig(spec["service"], config_dir, unit_dir)
+        present, config = host.installed(), config_of(spec)
+        for name in sorted(set(present) | set(config)):
+            before, after = present.get(name, ""), config.get(name, "")
+            if before == after:
+                continue
+            header = f"{spec['service']} {spec['release']}: {host.host_path(name)}"
+            if name == ENV:
+                before, after = "(the env file now: its content is secret)\n", "(the release's env file: changed)\n"
+            diffs.append({"before_header": header, "after_header": header, "before": before, "after": after})
+    return diffs
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     problems = [f"{spec['service']}: {problem}" for spec in params["releases"]
-                for problem in validate_names(spec["service"], spec["config"])]
+                for problem in validate_names(spec["service"], config_of(spec))]
     if problems:
         module.fail_json(msg="; ".join(problems))
 
@@ -192,8 +232,9 @@ def main():
     names = {id(spec): f"{spec['service']}/{spec['release']}" for spec in params["releases"]}
     due = [spec for spec in params["releases"] if not complete(spec)]
     present = [names[id(spec)] for spec in params["releases"] if complete(spec)]
+    diff = {"diff": config_diff(due, params["config_dir"], params["unit_dir"])} if module._diff else {}
     if module.check_mode or not due:
-        module.exit_json(changed=bool(due), prepared=[names[id(s)] for s in due], present=present)
+        module.exit_json(changed=bool(due), prepared=[names[id(s)] for s in due], present=present, **diff)
     if not params["bundle"] or not os.path.isfile(params["bundle"]):
         module.fail_json(msg=f"{', '.join(names[id(s)] for s in due)} need their artifacts, and no bundle "
                              "of them is on the host: run this module through its action plugin "
@@ -212,7 +253,7 @@ def main():
         module.fail_json(msg=str(exc), changed=False, prepared=[], present=present)
     finally:
         os.unlink(params["bundle"])
-    module.exit_json(changed=True, prepared=prepared, present=present)
+    module.exit_json(changed=True, prepared=prepared, present=present, **diff)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ import tarfile
 from ansible_collections.pakashop.infra.plugins.modules import release_prepare
 
 COMMIT = "3f4a2761c0ffee0ddba11c0de5ca1ab1e5eed5ed"
-CONFIG = {"env": 'SECRET="hunter2"\n', "units/pakashop-api@.service": "[Service]\n"}
+ENV = 'SECRET="hunter2"\n'
+UNITS = {"units/pakashop-api@.service": "[Service]\n"}
 
 
 def artifact(files):
@@ -35,7 +36,7 @@ def bundle(tmp_path, members):
 
 def spec(release="r1", **more):
     return {"service": "api", "release": release, "commit": COMMIT, "artifact": "/controller/api.tar.gz",
-            "config": CONFIG, "branch": "main", "environment": "staging", **more}
+            "env": ENV, "units": UNITS, "branch": "main", "environment": "staging", **more}
 
 
 def test_each_release_is_unpacked_with_its_configuration_and_the_bundle_removed(tmp_path, run_info):
@@ -45,7 +46,8 @@ def test_each_release_is_unpacked_with_its_configuration_and_the_bundle_removed(
     release = tmp_path / "opt/api/releases/r1"
     assert (release / "api/main.py").read_text() == "print(1)\n"
     assert (release / "REVISION").read_text() == COMMIT + "\n"
-    assert (release / ".pakashop/env").read_text() == CONFIG["env"]
+    assert (release / ".pakashop/env").read_text() == ENV
+    assert (release / ".pakashop/units/pakashop-api@.service").read_text() == UNITS["units/pakashop-api@.service"]
     assert oct(os.stat(release / ".pakashop").st_mode & 0o777) == "0o700"
     assert oct(os.stat(release / ".pakashop/env").st_mode & 0o777) == "0o600"
     assert not (release / ".unfinished").exists() and not os.path.exists(path)
@@ -87,6 +89,21 @@ def test_without_its_bundle_the_module_says_to_use_the_action(tmp_path, run_info
 
 
 def test_a_configuration_file_that_is_not_the_services_is_refused(tmp_path, run_info):
-    result = run_info(release_prepare, releases=[spec(config={"units/../../../etc/passwd": "x"})],
+    result = run_info(release_prepare, releases=[spec(units={"units/../../../etc/passwd": "x"})],
                       root=str(tmp_path / "opt"))
     assert result["failed"] and "is not a configuration file of api" in result["msg"]
+
+
+def test_the_diff_shows_each_unit_that_would_change_and_never_the_env_file(tmp_path, run_info):
+    etc, units = tmp_path / "etc", tmp_path / "units"
+    etc.mkdir()
+    units.mkdir()
+    (etc / "api.env").write_text('SECRET="old-secret"\n')
+    (units / "pakashop-api@.service").write_text("[Service]\nLimitNOFILE=1024\n")
+    result = run_info(release_prepare, check_mode=True, _ansible_diff=True, releases=[spec()],
+                      root=str(tmp_path / "opt"), config_dir=str(etc), unit_dir=str(units))
+    shown = {d["before_header"].split(": ", 1)[1]: d for d in result["diff"]}
+    assert shown[f"{units}/pakashop-api@.service"]["before"] == "[Service]\nLimitNOFILE=1024\n"
+    assert shown[f"{units}/pakashop-api@.service"]["after"] == "[Service]\n"
+    assert f"{etc}/api.env" in shown
+    assert "hunter2" not in str(result) and "old-secret" not in str(result)
