@@ -132,8 +132,10 @@ class PlaybookRun:
     def _event(self, event):
         if event.get("event") in TASK_ENDS:
             data = event.get("event_data", {})
+            # the steps a call reports of itself (release_activate's timings), for the bench's profile
+            steps = (data.get("res") or {}).get("timings") if isinstance(data.get("res"), dict) else None
             self._tasks.append({"host": data.get("host"), "task": data.get("task"),
-                                "seconds": float(data.get("duration") or 0)})
+                                "seconds": float(data.get("duration") or 0), "steps": steps or []})
         if event.get("stdout"):
             self._text.append(event["stdout"] + "\n")
             if self._log:

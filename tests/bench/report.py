@@ -46,20 +46,30 @@ def cpu_per_host(measured):
     return round(measured["median_cpu_s"] / measured["hosts"], 1) if measured.get("hosts") else None
 
 
+def step_kind(step):
+    """A step of a call as the profile sums it: each wave's restart and gates as "waves"."""
+    return "waves (restarts and gates)" if step.startswith("wave ") else step
+
+
 def profile(tasks):
-    """Where a run's time went: task ends ({host, task, seconds}) summed per task
-    name (the TOP_TASKS longest) and per host (how many tasks, i.e. round trips)."""
+    """Where a run's time went: task ends ({host, task, seconds, steps}) summed per task
+    name (the TOP_TASKS longest) and per host (how many tasks, i.e. round trips), and the
+    steps the calls report of themselves summed per kind (inside the activation calls)."""
     per_task, per_host = defaultdict(lambda: [0, 0.0]), defaultdict(lambda: [0, 0.0])
+    steps = defaultdict(float)
     for end in tasks:
         for row in (per_task[end["task"]], per_host[end["host"]]):
             row[0] += 1
             row[1] += end["seconds"]
+        for step in end.get("steps") or []:
+            steps[step_kind(step["step"])] += step["seconds"]
     total = sum(seconds for _calls, seconds in per_task.values())
     top = sorted(per_task.items(), key=lambda item: -item[1][1])[:TOP_TASKS]
     return {"task_seconds": round(total, 1),
             "hosts": {host: {"tasks": calls, "seconds": round(seconds, 1)} for host, (calls, seconds) in sorted(per_host.items())},
             "top": [{"task": task, "calls": calls, "seconds": round(seconds, 1),
-                     "share": round(seconds / total, 3) if total else 0} for task, (calls, seconds) in top]}
+                     "share": round(seconds / total, 3) if total else 0} for task, (calls, seconds) in top],
+            "inside": {kind: round(seconds, 2) for kind, seconds in sorted(steps.items(), key=lambda i: -i[1])}}
 
 
 FLOOR = "floor: the same work by a bare ssh script (floor.py)"
@@ -72,9 +82,6 @@ def aims(results):
     return [("changed deploy < 4x the floor", _ratio(changed, floor), 4),
             ("no-change redeploy < 2x the floor", _ratio(_median(results, "deploy", "no-change redeploy"), floor), 2),
             ("fast rollback < 3x the floor", _ratio(_median(results, "deploy", "fast rollback"), floor), 3),
-            ("no-change redeploy < 1/3 of a changed deploy",
-             _ratio(_median(results, "deploy", "no-change redeploy"), changed), 1 / 3),
-            ("fast rollback < 1/4 of a changed deploy", _ratio(_median(results, "deploy", "fast rollback"), changed), 0.25),
             ("a commit to api/ only < 0.5x a changed deploy",
              _ratio(_median(results, "deploy", "a commit to api/ only"), changed), 0.5),
             (f"CPU s per host of a changed deploy < half of {CPU_PER_HOST_BEFORE} (the issue's figure)",
@@ -100,6 +107,9 @@ def profile_lines(profiles):
         lines += [f"### {kind}", "", f"Task seconds in all: {summary['task_seconds']}; per host: {hosts}.", "",
                   "| task | calls | seconds | share |", "|---|---|---|---|"]
         lines += [f"| {row['task']} | {row['calls']} | {row['seconds']} | {row['share']:.0%} |" for row in summary["top"]]
+        if summary.get("inside"):
+            lines += ["", "Inside the calls that report their steps (release_activate, all hosts): "
+                      + ", ".join(f"{kind} {seconds} s" for kind, seconds in summary["inside"].items()) + "."]
         lines.append("")
     return lines
 
