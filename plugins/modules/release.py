@@ -20,6 +20,7 @@ description:
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - pakashop.infra.host_paths
 attributes:
   check_mode:
     support: full
@@ -94,14 +95,6 @@ options:
     description: With O(state=pruned), how many releases to keep.
     type: int
     default: 5
-  root:
-    description: Where the services' release trees live.
-    type: path
-    default: /opt/pakashop
-  ledger_dir:
-    description: Where the ledgers live.
-    type: path
-    default: /var/lib/pakashop/ledger
 notes:
   - The role P(pakashop.infra.service#role) calls this module; the playbooks
     C(deploy.yml) and C(rollback.yml) are the usual way to use it.

@@ -40,6 +40,8 @@ author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - pakashop.infra.health_endpoint.gates
+  - pakashop.infra.host_paths
+  - pakashop.infra.host_paths.config
 attributes:
   check_mode:
     support: full
@@ -115,22 +117,6 @@ options:
     description: Releases kept per service after a success (at least 2).
     type: int
     default: 5
-  root:
-    description: Where the services' release trees live.
-    type: path
-    default: /opt/pakashop
-  ledger_dir:
-    description: Where the ledgers live.
-    type: path
-    default: /var/lib/pakashop/ledger
-  config_dir:
-    description: Where the services' env files go.
-    type: path
-    default: /etc/pakashop
-  unit_dir:
-    description: Where the services' units and drop-ins go.
-    type: path
-    default: /etc/systemd/system
 notes:
   - The role P(pakashop.infra.service#role) calls this module for a deploy, a fast rollback and the
     way back after a failure elsewhere; the playbooks are the usual way to use it.

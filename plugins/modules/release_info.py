@@ -18,6 +18,7 @@ description:
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - pakashop.infra.host_paths
 attributes:
   check_mode:
     support: full
@@ -31,14 +32,6 @@ options:
     description: The service's name; its releases live in C(<root>/<service>).
     type: str
     required: true
-  root:
-    description: Where the services' release trees live.
-    type: path
-    default: /opt/pakashop
-  ledger_dir:
-    description: Where the ledgers live.
-    type: path
-    default: /var/lib/pakashop/ledger
 seealso:
   - module: pakashop.infra.release
 """

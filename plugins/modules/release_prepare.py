@@ -23,6 +23,7 @@ description:
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - pakashop.infra.host_paths.config
 attributes:
   check_mode:
     support: full
@@ -83,14 +84,6 @@ options:
     description: Where the services' release trees live.
     type: path
     default: /opt/pakashop
-  config_dir:
-    description: Where the services' env files are, for the diff.
-    type: path
-    default: /etc/pakashop
-  unit_dir:
-    description: Where the services' units are, for the diff.
-    type: path
-    default: /etc/systemd/system
   bundle:
     description:
       - The bundle of artifacts on the host, a tar holding C(<service>-<release>.tar.gz) for each release

@@ -26,6 +26,8 @@ description:
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - pakashop.infra.host_paths
+  - pakashop.infra.host_paths.config
 attributes:
   check_mode:
     support: full
@@ -178,22 +180,6 @@ options:
     description: The address the health endpoints are asked on.
     type: str
     default: 127.0.0.1
-  root:
-    description: Where the services' release trees are.
-    type: path
-    default: /opt/pakashop
-  ledger_dir:
-    description: Where the services' ledgers are.
-    type: path
-    default: /var/lib/pakashop/ledger
-  config_dir:
-    description: Where the services' env files are.
-    type: path
-    default: /etc/pakashop
-  unit_dir:
-    description: Where the unit files and their drop-ins are.
-    type: path
-    default: /etc/systemd/system
 seealso:
   - module: pakashop.infra.release_prepare
   - module: pakashop.infra.release_activate
