@@ -15,13 +15,15 @@ description:
     service; this is what makes a redeploy with nothing changed cheap.
   - Looks at the service's user and group, the O(directories) and O(files) (owner, group,
     mode, and each file's checksum), one drop-in per instance and none beyond
-    O(instances) (and with O(socket=true) the same for the instances' socket units, none with
-    O(socket=false) and no socket of an instance still listening), that none of O(absent_files)
+    O(instances) (its port's, or without O(port) the one that marks a worker's instance, as
+    M(pakashop.infra.unit_instances) writes them; and with O(socket=true) the same for the
+    instances' socket units, none with O(socket=false) and no socket of an instance still
+    listening), that none of O(absent_files)
     is there, where C(current) points and what the ledger says of that release,
     whether the O(enabled) units and every instance (and its socket) are enabled, whether systemd has
-    loaded the unit files as they are on disk, and every instance's state and health
-    (the gates of M(pakashop.infra.service_health), probed once; the service that answers
-    must name itself in O(identity_field) and report O(expected_version)).
+    loaded the unit files as they are on disk, and every instance's state and readiness
+    (the gates of M(pakashop.infra.service_health) for its O(readiness), probed once; the
+    instance must name itself in O(identity_field) and report O(expected_version)).
   - Reads only; runs in check mode.
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
@@ -41,7 +43,7 @@ options:
     type: str
     required: true
   expected_version:
-    description: The version (commit) every instance's health endpoint must report.
+    description: The version (commit) every instance must report (its health answer, sd_notify status or readiness command).
     type: str
     required: true
   instances:
@@ -49,7 +51,7 @@ options:
     type: int
     default: 1
   address:
-    description: The address the health endpoints are asked on.
+    description: The address the health endpoints (O(readiness=http)) are asked on.
     type: str
     default: 127.0.0.1
   user:
@@ -164,6 +166,15 @@ EXAMPLES = r"""
     enabled: [pakashop.target, pakashop-api.target]
   register: api_drift
 
+- name: Is the notifications worker (no port, Type=notify) on this release?
+  pakashop.infra.service_drift:
+    service: notifications
+    readiness: notify
+    release: 20261126T101500Z-3f4a276
+    expected_version: 3f4a2761c0ffee0ddba11c0de5ca1ab1e5eed5ed
+    user: pakashop-notifications
+    home: /opt/pakashop/notifications
+
 - name: Say what a deploy would change
   ansible.builtin.debug:
     var: api_drift.drift
@@ -205,7 +216,8 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port
-from ansible_collections.pakashop.infra.plugins.module_utils._health import ENDPOINT_ARGUMENT_SPEC, Instance
+from ansible_collections.pakashop.infra.plugins.module_utils._health import (
+    ENDPOINT_ARGUMENT_SPEC, ENDPOINT_REQUIRED_IF, Instance)
 from ansible_collections.pakashop.infra.plugins.module_utils._release import ACTIVE, ReleaseTree, outcome_of
 from ansible_collections.pakashop.infra.plugins.module_utils._units import (
     dropin_text, existing_instances, socket_dropin_text)
@@ -267,7 +279,9 @@ def path_drift(wanted, is_kind, kind, checksum=None):
 
 def dropin_drift(unit_dir, unit, count, port, socket):
     existing = existing_instances(unit_dir, unit)
-    found = [f"{unit}@{i}.service has no port drop-in for port {instance_port(port, i)}"
+    missing = (lambda i: f"has no port drop-in for port {instance_port(port, i)}") if port is not None else \
+        (lambda i: "has no drop-in of an instance without a port")
+    found = [f"{unit}@{i}.service {missing(i)}"
              for i in range(1, count + 1) if existing.get(i) != dropin_text(unit, i, instance_port(port, i))]
     found += [f"{unit}@{i}.service has a drop-in but the catalog has {count} instances"
               for i in sorted(existing) if i > count]
@@ -275,12 +289,17 @@ def dropin_drift(unit_dir, unit, count, port, socket):
     if socket:
         found += [f"{unit}@{i}.socket has no drop-in listening on port {instance_port(port, i)}"
                   for i in range(1, count + 1) if sockets.get(i) != socket_dropin_text(unit, i, instance_port(port, i))]
-    extra = f"the catalog has {count} instances" if socket else "the service binds its port itself (socket: false)"
+    extra = f"the catalog has {count} instances" if socket else without_socket(port)
     found += [f"{unit}@{i}.socket has a drop-in but {extra}" for i in sorted(sockets) if i > count or not socket]
     return found
 
 
-def leftover_drift(module, unit, indexes, absent_files, socket):
+def without_socket(port):
+    """Why a service has no socket units."""
+    return "the service has no port" if port is None else "the service binds its port itself (socket: false)"
+
+
+def leftover_drift(module, unit, indexes, absent_files, socket, port):
     """Files that should be gone, and (with socket=false) sockets of instances that still
     listen: an instance they start again would take its port from systemd."""
     found = [f"{path} is still there" for path in absent_files if os.path.lexists(path)]
@@ -290,8 +309,7 @@ def leftover_drift(module, unit, indexes, absent_files, socket):
         for block in out.split("\n\n"):
             values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
             if values.get("ActiveState") not in (None, "inactive", "failed"):
-                found.append(f"{values.get('Id', 'a socket')} is {values['ActiveState']}, "
-                             "but the service binds its port itself (socket: false)")
+                found.append(f"{values.get('Id', 'a socket')} is {values['ActiveState']}, but {without_socket(port)}")
     return found
 
 
@@ -346,6 +364,7 @@ def main():
             "ledger_dir": {"type": "path", "default": "/var/lib/pakashop/ledger"},
             "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
         },
+        required_if=ENDPOINT_REQUIRED_IF,
         supports_check_mode=True,
     )
     params = module.params
@@ -359,7 +378,7 @@ def main():
     for wanted in params["files"]:
         config += path_drift(wanted, stat.S_ISREG, "file", checksum=module.sha1)
     config += dropin_drift(params["unit_dir"], unit, params["instances"], params["port"], params["socket"])
-    config += leftover_drift(module, unit, indexes, params["absent_files"], params["socket"])
+    config += leftover_drift(module, unit, indexes, params["absent_files"], params["socket"], params["port"])
     kinds = ("service", "socket") if params["socket"] else ("service",)
     found, reload_due = systemd_drift(module, [*params["enabled"],
                                                *(f"{unit}@{i}.{kind}" for i in indexes for kind in kinds)])

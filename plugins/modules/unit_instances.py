@@ -6,13 +6,16 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: unit_instances
-short_description: Give each instance of a template unit its port, and drop the extra ones
+short_description: Give each instance of a template unit its port drop-in, and drop the extra ones
 version_added: 0.1.0
 description:
   - For a systemd template unit C(<unit>@.service), writes the drop-in
     C(<unit>@<i>.service.d/port.conf) of instances 1 to O(count), where instance I(i)
     gets C(PORT=<port + i - 1>), and removes the drop-in folders of instances beyond
     O(count).
+  - Without O(port) (a worker that listens on nothing) each instance gets
+    C(<unit>@<i>.service.d/instance.conf) instead, which sets nothing and marks the instance,
+    and no port drop-in; a C(port.conf) left from when the service had a port is removed.
   - With O(socket=true), also writes C(<unit>@<i>.socket.d/port.conf), whose C(ListenStream=)
     is C(0.0.0.0:<port + i - 1>), for the template socket C(<unit>@.socket); with
     O(socket=false) it removes every instance's socket drop-in.
@@ -42,13 +45,12 @@ options:
     type: int
     required: true
   port:
-    description: The port of instance 1.
+    description: The port of instance 1; none for a worker that listens on no port.
     type: int
-    required: true
   socket:
     description:
       - Whether the instances take their listening socket from C(<unit>@<i>.socket), which then
-        gets a drop-in with the instance's port too.
+        gets a drop-in with the instance's port too. Needs O(port).
     type: bool
     default: false
   unit_dir:
@@ -67,6 +69,11 @@ EXAMPLES = r"""
     port: 8101
   register: api_instances
 
+- name: Two instances of a worker without a port
+  pakashop.infra.unit_instances:
+    unit: pakashop-notifications
+    count: 2
+
 - name: Stop the instances the catalog no longer has
   ansible.builtin.systemd_service:
     name: "pakashop-api@{{ item }}.service"
@@ -82,6 +89,13 @@ instances:
   type: list
   elements: dict
   sample: [{"instance": 1, "port": 8101}, {"instance": 2, "port": 8102}]
+  contains:
+    instance:
+      description: The instance's number.
+      type: int
+    port:
+      description: Its port; null for a worker without a port.
+      type: int
 written:
   description: The instances whose drop-in was written (or would be, in check mode).
   returned: always
@@ -117,7 +131,7 @@ import shutil
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port
 from ansible_collections.pakashop.infra.plugins.module_utils._units import (
-    dropin_text, existing_instances, socket_dropin_text)
+    INSTANCE_DROPIN, PORT_DROPIN, dropin_name, dropin_text, existing_instances, socket_dropin_text)
 
 
 def write_file(path, text):
@@ -132,18 +146,22 @@ def write_file(path, text):
 
 
 def ports_text(unit, ports, sockets):
-    return "".join(f"{unit}@{i}.service PORT={port}\n" for i, port in sorted(ports.items())) + \
+    return "".join(f"{unit}@{i}.service " + (f"PORT={port}" if port is not None else "no port") + "\n"
+                   for i, port in sorted(ports.items())) + \
         "".join(f"{unit}@{i}.socket ListenStream={port}\n" for i, port in sorted(sockets.items()))
 
 
-def listed_ports(existing, pattern):
-    """{instance: port} that the existing drop-ins' texts name."""
-    return {i: int(m.group(1)) for i, text in existing.items() for m in [re.search(pattern, text or "")] if m}
+def listed_ports(existing, pattern, every=False):
+    """{instance: port} that the existing drop-ins' texts name; with `every`, also
+    {instance: None} for an instance whose drop-in names no port."""
+    found = {i: re.search(pattern, text or "") for i, text in existing.items()}
+    return {i: int(m.group(1)) if m else None for i, m in found.items() if m or every}
 
 
-def sync(module, kind, wanted):
-    """Give every instance in `wanted` ({instance: text}) its <unit>@<i>.<kind>.d/port.conf,
-    remove the folders of the others; (existing texts, written, removed)."""
+def sync(module, kind, wanted, name=PORT_DROPIN):
+    """Give every instance in `wanted` ({instance: text}) its <unit>@<i>.<kind>.d/<name>
+    (and no other drop-in of ours), remove the folders of the others; (existing texts,
+    written, removed)."""
     unit, unit_dir = module.params["unit"], module.params["unit_dir"]
     existing = existing_instances(unit_dir, unit, kind)
     written = [i for i in wanted if existing.get(i) != wanted[i]]
@@ -152,7 +170,10 @@ def sync(module, kind, wanted):
         for instance in written:
             folder = os.path.join(unit_dir, f"{unit}@{instance}.{kind}.d")
             os.makedirs(folder, mode=0o755, exist_ok=True)
-            write_file(os.path.join(folder, "port.conf"), wanted[instance])
+            write_file(os.path.join(folder, name), wanted[instance])
+            for other in {PORT_DROPIN, INSTANCE_DROPIN} - {name}:
+                if os.path.lexists(os.path.join(folder, other)):
+                    os.unlink(os.path.join(folder, other))
         for instance in removed:
             shutil.rmtree(os.path.join(unit_dir, f"{unit}@{instance}.{kind}.d"))
     return existing, written, removed
@@ -163,22 +184,24 @@ def main():
         argument_spec={
             "unit": {"type": "str", "required": True},
             "count": {"type": "int", "required": True},
-            "port": {"type": "int", "required": True},
+            "port": {"type": "int"},
             "socket": {"type": "bool", "default": False},
             "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
         },
+        required_if=[("socket", True, ("port",))],
         supports_check_mode=True,
     )
     unit, count, port = (module.params[k] for k in ("unit", "count", "port"))
     if count < 0:
         module.fail_json(msg=f"count must be 0 or more, not {count}")
     last = instance_port(port, count)
-    if not 0 < port or last > 65535:
+    if port is not None and (not 0 < port or last > 65535):
         module.fail_json(msg=f"ports {port}-{last} are not all valid TCP ports (1-65535)")
 
     ports = {i: instance_port(port, i) for i in range(1, count + 1)}
     sockets = ports if module.params["socket"] else {}
-    existing, written, removed = sync(module, "service", {i: dropin_text(unit, i, p) for i, p in ports.items()})
+    existing, written, removed = sync(module, "service", {i: dropin_text(unit, i, p) for i, p in ports.items()},
+                                      dropin_name(port))
     existing_sockets, sockets_written, sockets_removed = sync(
         module, "socket", {i: socket_dropin_text(unit, i, p) for i, p in sockets.items()})
 
@@ -191,7 +214,7 @@ def main():
         "sockets_removed": sockets_removed,
     }
     if module._diff:
-        before = ports_text(unit, listed_ports(existing, r"PORT=(\d+)"),
+        before = ports_text(unit, listed_ports(existing, r"PORT=(\d+)", every=True),
                             listed_ports(existing_sockets, r"ListenStream=\S*:(\d+)"))
         result["diff"] = {"before": before, "after": ports_text(unit, ports, sockets),
                           "before_header": f"{unit} instances", "after_header": f"{unit} instances"}
