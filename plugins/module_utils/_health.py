@@ -304,8 +304,6 @@ ENDPOINT_ARGUMENT_SPEC = {
     "version_field": {"type": "str", "default": "version"},
     "socket": {"type": "bool", "default": False},
 }
-# What each readiness needs, for AnsibleModule's (or a suboption's) required_if.
-ENDPOINT_REQUIRED_IF = [("readiness", "http", ("port",)), ("readiness", "command", ("readiness_command",))]
 
 # How a gate waits and reads the journal (pakashop.infra.health_endpoint.gates).
 GATE_ARGUMENT_SPEC = {

@@ -198,8 +198,7 @@ instances:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._health import (
-    ENDPOINT_ARGUMENT_SPEC, ENDPOINT_REQUIRED_IF, GATE_ARGUMENT_SPEC, Instance, gate_result, wait_for_gates,
-    warn_on_journal)
+    ENDPOINT_ARGUMENT_SPEC, GATE_ARGUMENT_SPEC, Instance, gate_result, wait_for_gates, warn_on_journal)
 
 SERVICE_OPTIONS = {
     **ENDPOINT_ARGUMENT_SPEC,
@@ -247,8 +246,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             **GATE_ARGUMENT_SPEC,
-            "services": {"type": "list", "elements": "dict", "required": True, "options": SERVICE_OPTIONS,
-                         "required_if": ENDPOINT_REQUIRED_IF},
+            "services": {"type": "list", "elements": "dict", "required": True, "options": SERVICE_OPTIONS},
             "only_unhealthy": {"type": "bool", "default": False},
         },
         supports_check_mode=True,

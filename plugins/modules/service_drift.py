@@ -216,8 +216,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port
-from ansible_collections.pakashop.infra.plugins.module_utils._health import (
-    ENDPOINT_ARGUMENT_SPEC, ENDPOINT_REQUIRED_IF, Instance)
+from ansible_collections.pakashop.infra.plugins.module_utils._health import ENDPOINT_ARGUMENT_SPEC, Instance
 from ansible_collections.pakashop.infra.plugins.module_utils._release import ACTIVE, ReleaseTree, outcome_of
 from ansible_collections.pakashop.infra.plugins.module_utils._units import (
     dropin_text, existing_instances, socket_dropin_text)
@@ -364,7 +363,6 @@ def main():
             "ledger_dir": {"type": "path", "default": "/var/lib/pakashop/ledger"},
             "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
         },
-        required_if=ENDPOINT_REQUIRED_IF,
         supports_check_mode=True,
     )
     params = module.params

@@ -199,8 +199,7 @@ instances:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._health import (
-    ENDPOINT_ARGUMENT_SPEC, ENDPOINT_REQUIRED_IF, GATE_ARGUMENT_SPEC, Instance, gate_result, wait_for_gates,
-    warn_on_journal)
+    ENDPOINT_ARGUMENT_SPEC, GATE_ARGUMENT_SPEC, Instance, gate_result, wait_for_gates, warn_on_journal)
 
 
 def main():
@@ -213,7 +212,6 @@ def main():
             "expected_version": {"type": "str"},
             "fail_on_unhealthy": {"type": "bool", "default": True},
         },
-        required_if=ENDPOINT_REQUIRED_IF,
         supports_check_mode=True,
     )
     params = module.params

@@ -188,12 +188,13 @@ def main():
             "socket": {"type": "bool", "default": False},
             "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
         },
-        required_if=[("socket", True, ("port",))],
         supports_check_mode=True,
     )
     unit, count, port = (module.params[k] for k in ("unit", "count", "port"))
     if count < 0:
         module.fail_json(msg=f"count must be 0 or more, not {count}")
+    if module.params["socket"] and port is None:
+        module.fail_json(msg="socket needs port: a socket unit listens on the instance's port")
     last = instance_port(port, count)
     if port is not None and (not 0 < port or last > 65535):
         module.fail_json(msg=f"ports {port}-{last} are not all valid TCP ports (1-65535)")

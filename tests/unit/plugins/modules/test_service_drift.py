@@ -180,3 +180,53 @@ def test_a_leftover_socket_unit_and_a_socket_still_listening_are_drift_of_the_co
     assert result["configured"] is False
     leftover.unlink()
     assert drift(run_gated, {**host, "absent_files": [str(leftover)]})["drift"] == []
+
+
+@pytest.fixture
+def worker(tmp_path, endpoints):
+    """A host as the role leaves the notifications worker (no port, readiness notify):
+    release r1 current and active, one instance drop-in that sets nothing."""
+    tree = release_tree(tmp_path, ["r1"], "r1", "active")
+    tree["service"] = "notifications"
+    (tmp_path / "ledger/api.json").rename(tmp_path / "ledger/notifications.json")
+    (tmp_path / "opt/api").rename(tmp_path / "opt/notifications")
+    folder = tmp_path / "systemd/pakashop-notifications@1.service.d"
+    folder.mkdir(parents=True)
+    (folder / "instance.conf").write_text(dropin_text("pakashop-notifications", 1, None))
+    root = pwd.getpwnam("root")
+    return {**tree, "release": "r1", "expected_version": endpoints.commit, "readiness": "notify",
+            "user": "root", "home": root.pw_dir, "shell": root.pw_shell, "unit_dir": str(tmp_path / "systemd")}
+
+
+def worker_units(endpoints, **unit):
+    """systemd sees the worker ready on the commit, and no socket of it."""
+    return {"pakashop-notifications@1.service": {"show": [{
+                "StatusText": f"service=notifications version={endpoints.commit}", **unit}]},
+            "pakashop-notifications@1.socket": {"show": [{"ActiveState": "inactive", "SubState": "dead"}]}}
+
+
+def test_a_worker_as_the_role_leaves_it_has_no_drift_and_no_socket_is_asked_for(run_gated, worker, endpoints):
+    result, calls = run_gated("service_drift", worker, units=worker_units(endpoints))
+    assert result["drift"] == [] and result["converged"] is True, result
+    assert [c for c in calls if c.startswith("is-enabled")] == ["is-enabled pakashop-notifications@1.service"]
+
+
+def test_a_worker_s_port_and_socket_drop_ins_left_from_when_it_had_a_port_are_drift(run_gated, worker, endpoints,
+                                                                                    tmp_path):
+    folder = tmp_path / "systemd/pakashop-notifications@1.service.d"
+    (folder / "instance.conf").unlink()
+    (folder / "port.conf").write_text(dropin_text("pakashop-notifications", 1, 8200))
+    (tmp_path / "systemd/pakashop-notifications@1.socket.d").mkdir()
+    result = run_gated("service_drift", worker, units=worker_units(endpoints))[0]
+    assert result["drift"] == [
+        "pakashop-notifications@1.service has no drop-in of an instance without a port",
+        "pakashop-notifications@1.socket has a drop-in but the service has no port"]
+    assert result["configured"] is False
+
+
+def test_a_worker_that_has_not_said_ready_is_drift(run_gated, worker, endpoints):
+    starting = {"ActiveState": "activating", "SubState": "start", "Job": "9", "StatusText": ""}
+    result = run_gated("service_drift", worker, units=worker_units(endpoints, **starting))[0]
+    assert len(result["drift"]) == 1 and result["drift"][0].startswith(
+        "pakashop-notifications@1.service: gate 'ready' failed - it has not told systemd READY=1")
+    assert result["configured"] is True

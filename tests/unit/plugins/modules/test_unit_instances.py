@@ -70,3 +70,32 @@ def test_ports_beyond_the_tcp_range_are_refused_before_writing(tmp_path):
     assert result["failed"] is True
     assert "65534-65536" in result["msg"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_without_a_port_gets_an_instance_drop_in_that_sets_nothing(tmp_path):
+    result = instances(tmp_path, count=2, port=None)
+    assert result["changed"] is True and result["written"] == [1, 2]
+    assert result["instances"] == [{"instance": 1, "port": None}, {"instance": 2, "port": None}]
+    assert sorted(p.name for p in (tmp_path / "pakashop-api@2.service.d").iterdir()) == ["instance.conf"]
+    text = (tmp_path / "pakashop-api@2.service.d/instance.conf").read_text()
+    assert [line for line in text.splitlines() if not line.startswith("#")] == []
+    assert instances(tmp_path, count=2, port=None)["changed"] is False
+    assert instances(tmp_path, count=1, port=None)["removed"] == [2]
+
+
+def test_a_service_that_loses_its_port_loses_its_port_and_socket_drop_ins(tmp_path):
+    instances(tmp_path, count=2, socket=True)
+    result = instances(tmp_path, "--diff", count=2, port=None)
+    assert result["written"] == [1, 2] and result["sockets_removed"] == [1, 2] and result["removed"] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pakashop-api@1.service.d", "pakashop-api@2.service.d"]
+    assert not (tmp_path / "pakashop-api@1.service.d/port.conf").exists()
+    assert result["diff"]["after"] == "pakashop-api@1.service no port\npakashop-api@2.service no port\n"
+    back = instances(tmp_path, count=2)  # and back: a port again
+    assert back["written"] == [1, 2] and port_of(tmp_path, 1) == ["Environment=PORT=8101"]
+    assert not (tmp_path / "pakashop-api@1.service.d/instance.conf").exists()
+
+
+def test_a_socket_without_a_port_is_refused(tmp_path):
+    result = instances(tmp_path, count=1, port=None, socket=True)
+    assert result["failed"] is True and result["msg"].startswith("socket needs port")
+    assert list(tmp_path.iterdir()) == []
