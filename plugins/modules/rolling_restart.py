@@ -16,8 +16,8 @@ description:
     command exiting 0 - in the name of the service with its O(services[].expected_version), and still so O(settle)
     seconds later with the same main PID) before the next one starts, so every other
     instance of a service keeps serving while one restarts.
-  - An instance of a service with O(services[].readiness=notify) is restarted with C(systemctl restart --no-block):
-    the gate, not systemctl, waits for it to tell systemd READY=1, and a release that never does fails gate
+  - An instance of a service with O(services[].readiness=notify) is restarted with C(systemctl restart --no-block),
+    so that the gate, not systemctl, waits for it to tell systemd READY=1, and a release that never does fails gate
     V(ready) after O(timeout) instead of holding systemctl until systemd's own start timeout.
   - With one service, the waves are its instances one at a time.
   - Stops at the first wave in which an instance fails a gate and fails with the gate, the
