@@ -79,7 +79,7 @@ options:
     GATES = r"""
 options:
   address:
-    description: The address the health endpoints (O(readiness=http)) are asked on.
+    description: The address the HTTP health endpoints are asked on.
     type: str
     default: 127.0.0.1
   timeout:

@@ -51,7 +51,7 @@ options:
     type: int
     default: 1
   address:
-    description: The address the health endpoints (O(readiness=http)) are asked on.
+    description: The address the health endpoints are asked on (with O(readiness=http)).
     type: str
     default: 127.0.0.1
   user:

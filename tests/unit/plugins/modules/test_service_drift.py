@@ -200,8 +200,8 @@ def worker(tmp_path, endpoints):
 
 def worker_units(endpoints, **unit):
     """systemd sees the worker ready on the commit, and no socket of it."""
-    return {"pakashop-notifications@1.service": {"show": [{
-                "StatusText": f"service=notifications version={endpoints.commit}", **unit}]},
+    ready = {"StatusText": f"service=notifications version={endpoints.commit}", **unit}
+    return {"pakashop-notifications@1.service": {"show": [ready]},
             "pakashop-notifications@1.socket": {"show": [{"ActiveState": "inactive", "SubState": "dead"}]}}
 
 
