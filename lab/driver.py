@@ -34,7 +34,7 @@ from lab.config import CHECKOUT, STATE, lab_hosts, load_config
 # The checkout as the collection pakashop.infra, for its catalog model.
 if not any(isinstance(f, _AnsibleCollectionFinder) for f in sys.meta_path):
     _AnsibleCollectionFinder(paths=[str(CHECKOUT / ".cache/collections")])._install()
-from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instances  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import entry, instances  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
 
 BIN = Path(sys.executable).parent
 LOCK_TABLE = "pakashop-deploy-locks"  # in the lab's endpoint (inventories/lab/group_vars/all/lab.yml)
@@ -218,15 +218,33 @@ class Lab:
         answer = self.host(name).run(f"curl -sf --max-time 2 http://127.0.0.1:{port}/healthz")
         return json.loads(answer.stdout) if answer.rc == 0 else None
 
+    def status(self, name, unit):
+        """What an active notify instance told systemd (its StatusText) as {key: value}
+        of its words, or None when the unit is not active."""
+        shown = self.host(name).run(f"systemctl show -p ActiveState -p StatusText {unit}").stdout
+        values = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+        if values.get("ActiveState") != "active":
+            return None
+        return dict(word.split("=", 1) for word in values.get("StatusText", "").split() if "=" in word)
+
     @staticmethod
     def port(service, instance=1):
-        """The port of an instance of a service, from the catalog."""
+        """The port of an instance of a service, from the catalog (None for a worker)."""
         return instances(CATALOG, service)[instance - 1]["port"]
+
+    def version(self, name, instance):
+        """The version an instance of the catalog's instances() reports as its readiness
+        says: in its health answer (http) or in its sd_notify status (notify)."""
+        readiness = entry(CATALOG, instance["service"])["readiness"]
+        if readiness == "http":
+            return (self.health(name, instance["port"]) or {}).get("version")
+        if readiness == "notify":
+            return (self.status(name, f"{instance['unit']}.service") or {}).get("version")
+        raise ValueError(f"the lab cannot read the version of a {readiness} service")
 
     def serving(self, service, environment="staging"):
         """{host: [version of each instance]} for a service on the environment's hosts."""
-        ports = [i["port"] for i in instances(CATALOG, service)]
-        return {name: [(self.health(name, p) or {}).get("version") for p in ports]
+        return {name: [self.version(name, i) for i in instances(CATALOG, service)]
                 for name in self.names(environment) if service in self.by_name(name).services}
 
     # --- the origin ----------------------------------------------------------

@@ -10,7 +10,8 @@ version_added: 0.1.0
 description:
   - Reads what M(pakashop.infra.service_health) found on one host (the C(results) of a loop over
     services, or a list of single results) and says, for every instance that failed a gate, why,
-    in the words a promotion refusal uses, for example V(stg-1 pakashop-api@2 serves 0123456789ab).
+    in the words a promotion refusal uses, for example V(stg-1 pakashop-api@2 serves 0123456789ab),
+    or for a worker V(stg-2 pakashop-notifications@1 has not told systemd it is ready (READY=1)).
   - With O(releases) and O(commit), a service whose current release does not serve O(commit) (its ledger
     does not record it, so the commit was not deployed to the host) says so too, for example
     V(stg-1 api serves 0123456789ab).
@@ -50,15 +51,23 @@ _value:
 
 
 def _phrase(unit, instance):
+    readiness = instance.get("readiness") or "http"
     status = instance.get("http_status")
-    if not status:
+    if readiness == "http" and not status:
         return f"{unit} does not answer its health check"
-    if status != 200:
+    if readiness == "http" and status != 200:
         return f"{unit} is unhealthy (HTTP {status})"
-    if instance["gate"] == "identity":
+    gate = instance["gate"]
+    if gate == "ready" and readiness == "notify":
+        return f"{unit} has not told systemd it is ready (READY=1)"
+    if gate == "ready":
+        return f"{unit} is not ready (its readiness command exited {instance.get('command_rc')})"
+    if gate == "identity" and readiness == "notify":
+        return f"{unit} names {instance.get('identity') or 'no service'} in its status"
+    if gate == "identity":
         return f"{unit} is not what answers its port ({instance.get('identity') or 'no name'} does)"
-    if instance["gate"] == "version":
-        return f"{unit} serves {(instance.get('version') or '')[:12] or 'no version'}"
+    if gate == "version":
+        return f"{unit} {'serves' if readiness == 'http' else 'runs'} {(instance.get('version') or '')[:12] or 'no version'}"
     return f"{unit} is not active/running ({instance.get('active_state')}/{instance.get('sub_state')})"
 
 

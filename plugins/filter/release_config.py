@@ -88,7 +88,7 @@ import hashlib
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port, unit_name
-from ansible_collections.pakashop.infra.plugins.plugin_utils._units import dropin_text, socket_dropin_text
+from ansible_collections.pakashop.infra.plugins.plugin_utils._units import dropin_name, dropin_text, socket_dropin_text
 
 SOURCE_KEYS = ("commit", "label", "digest", "artifact")
 # Slow on purpose: the id is public, the env file holds secrets.
@@ -102,12 +102,11 @@ def config_files(rendered, service, spec):
              f"units/{unit}.target": rendered["target"]}
     if spec.get("socket"):
         files[f"units/{unit}@.socket"] = rendered["socket"]
-    if spec.get("port"):
-        for index in range(1, int(spec["instances"]) + 1):
-            port = instance_port(spec["port"], index)
-            files[f"units/{unit}@{index}.service.d/port.conf"] = dropin_text(unit, index, port)
-            if spec.get("socket"):
-                files[f"units/{unit}@{index}.socket.d/port.conf"] = socket_dropin_text(unit, index, port)
+    for index in range(1, int(spec["instances"]) + 1):
+        port = instance_port(spec["port"], index) if spec.get("port") is not None else None
+        files[f"units/{unit}@{index}.service.d/{dropin_name(port)}"] = dropin_text(unit, index, port)
+        if spec.get("socket") and port is not None:
+            files[f"units/{unit}@{index}.socket.d/port.conf"] = socket_dropin_text(unit, index, port)
     return files
 
 

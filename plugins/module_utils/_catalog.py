@@ -11,10 +11,22 @@ from __future__ import annotations
 
 # Every key a catalog entry may have, with the default of the optional ones
 # (roles/service/meta/argument_specs.yml documents them).
-REQUIRED_KEYS = ("port", "exec_start", "source_path")
+REQUIRED_KEYS = ("exec_start", "source_path")
+# How a service says it is ready, for its gates (module_utils/_health.py):
+#   http     its health endpoint on its port answers 200, naming it and its version
+#   notify   it tells systemd READY=1 and its version through sd_notify (Type=notify)
+#   command  a command run on the host as its user exits 0 and prints its version last
+READINESS = ("http", "notify", "command")
+# Only readiness http asks an HTTP health endpoint.
+HTTP_ONLY_DEFAULTS = {"health_path": "/healthz"}
 DEFAULTS = {
+    # The port of instance 1; none for a worker that listens on no port (readiness notify or command).
+    "port": None,
     "instances": 1,
-    "health_path": "/healthz",
+    "readiness": "http",
+    "readiness_command": None,
+    **HTTP_ONLY_DEFAULTS,
+    # Keys of the health answer (http) or of the sd_notify STATUS= words (notify) naming the service and its version.
     "identity_field": "service",
     "version_field": "version",
     "build_command": None,
@@ -25,9 +37,9 @@ DEFAULTS = {
     "upstreams": [],
     "limits": {},
     "hardening": {},
-    # An HTTP service's listening port belongs to systemd (pakashop-<svc>@<i>.socket), so a restart
-    # queues connections instead of refusing them.
-    "socket": True,
+    # A listening port belongs to systemd (pakashop-<svc>@<i>.socket), so a restart
+    # queues connections instead of refusing them. Unset: whether the service has a port.
+    "socket": None,
     # Load balancer target groups (ARNs or names) the host leaves while the service restarts.
     "target_groups": [],
 }
@@ -40,14 +52,20 @@ def unit_name(service):
 
 
 def entry(catalog, service):
-    """The catalog entry of `service` with every default applied."""
-    given = catalog[service] or {}
-    return {**{k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in DEFAULTS.items()},
-            **{k: v for k, v in given.items() if v is not None}}
+    """The catalog entry of `service` with every default applied: the HTTP
+    health's only for readiness http, and a socket when it has a port."""
+    given = {k: v for k, v in (catalog[service] or {}).items() if v is not None}
+    spec = {**{k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in DEFAULTS.items()}, **given}
+    if spec["readiness"] != "http":
+        spec.update({k: given.get(k) for k in HTTP_ONLY_DEFAULTS})
+    if spec["socket"] is None:
+        spec["socket"] = spec["port"] is not None
+    return spec
 
 
 # What a gate needs to know of a service (release_activate, service_drift, service_health).
-GATE_KEYS = ("instances", "port", "health_path", "identity_field", "version_field", "socket")
+GATE_KEYS = ("instances", "port", "readiness", "readiness_command", "health_path", "identity_field",
+             "version_field", "socket")
 
 
 def gates(catalog, service):
@@ -58,12 +76,13 @@ def gates(catalog, service):
 
 
 def instance_port(port, index):
-    """The port of instance `index` (from 1) of a service whose instance 1 listens on `port`."""
-    return int(port) + int(index) - 1
+    """The port of instance `index` (from 1) of a service whose instance 1 listens on
+    `port`; None for a service without a port."""
+    return None if port is None else int(port) + int(index) - 1
 
 
 def instances(catalog, service):
-    """[{index, port, unit}] of the service's template-unit instances."""
+    """[{index, port, unit}] of the service's template-unit instances (port None without one)."""
     spec = entry(catalog, service)
     return [{"service": service, "index": i, "port": instance_port(spec["port"], i),
              "unit": f"{unit_name(service)}@{i}", "health_path": spec["health_path"]}

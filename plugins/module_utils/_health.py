@@ -2,8 +2,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One instance C(pakashop-<service>@<i>) of a service as its gates see it:
 systemd's state of the unit (and of its socket unit, for a service that takes
-its listening socket from systemd), its HTTP health (who answered, and its
-version), its journal.
+its listening socket from systemd), its readiness and version, its journal.
+
+A service says it is ready in one of three ways (its catalog's C(readiness)):
+  http     its health endpoint answers 200 with its name and version (JSON)
+  notify   it told systemd READY=1, and its name and version in STATUS=
+           (Type=notify; systemd keeps the status as the unit's StatusText)
+  command  a command run on the host as the service's user exits 0 and
+           prints the version on its last line
 
 Private to the collection: only its modules import this.
 """
@@ -15,15 +21,23 @@ import time
 from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.urls import open_url
-from ansible_collections.pakashop.infra.plugins.module_utils._catalog import instance_port
+from ansible_collections.pakashop.infra.plugins.module_utils._catalog import READINESS, instance_port, unit_name
 
 UNIT_PROPERTIES = ("ActiveState", "SubState", "NRestarts", "MainPID", "ActiveEnterTimestamp")
+# Of a notify instance too: what it told systemd (sd_notify STATUS=), and the job
+# that starts it, pending until it says READY=1.
+NOTIFY_PROPERTIES = ("StatusText", "Job")
+# Seconds a readiness command may run; past them its probe fails gate 'ready'.
+COMMAND_TIMEOUT = 10
+# The readiness command's PATH (systemd's default for services).
+COMMAND_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class Instance:
     """Instance `index` of the service `target` names (service, port,
-    health_path, identity_field, version_field, expected_version; the
-    module's own options by default)."""
+    health_path, identity_field, version_field, socket, expected_version, and
+    readiness with readiness_command; the module's own options by default).
+    readiness is http when the target does not say."""
 
     def __init__(self, module, index, target=None):
         target = target or module.params
@@ -32,19 +46,39 @@ class Instance:
         self.index = index
         self.expected = target["expected_version"]
         self.service = target["service"]
-        self.identity_field = target["identity_field"]
+        self.readiness = target.get("readiness") or "http"
+        self.command = target.get("readiness_command")
+        # A readiness command's answer names no service: nothing to check it against.
+        self.identity_field = target["identity_field"] if self.readiness != "command" else ""
         self.version_field = target["version_field"]
-        if not self.version_field:
-            module.fail_json(msg=f"{self.service}: version_field cannot be empty; it names the key "
-                                 "of the health answer that holds the version")
-        self.unit = f"pakashop-{self.service}@{index}.service"
-        self.socket_unit = f"pakashop-{self.service}@{index}.socket" if target.get("socket") else None
-        self.port = instance_port(target["port"], index)
-        self.url = f"http://{module.params['address']}:{self.port}{target['health_path']}"
+        problem = self.target_problem(target)
+        if problem:
+            module.fail_json(msg=f"{self.service}: {problem}")
+        self.unit = f"{unit_name(self.service)}@{index}.service"
+        self.socket_unit = f"{unit_name(self.service)}@{index}.socket" if target.get("socket") else None
+        self.port = instance_port(target.get("port"), index)
+        self.url = f"http://{module.params['address']}:{self.port}{target['health_path']}" \
+            if self.readiness == "http" else None
+        # systemctl start and restart of a notify instance return at once: its gate,
+        # not systemctl, waits for READY=1 (and gives up at its timeout).
+        self.no_block = self.readiness == "notify"
         self.state = {}
         self.gate = "unit"
         self.healthy_since = None  # (monotonic time, pid, restarts) of the first good probe
         self.first_restarts = None
+
+    def target_problem(self, target):
+        """Why the target cannot be gated, or None."""
+        if self.readiness not in READINESS:
+            return f"readiness is {self.readiness!r}; give one of {', '.join(READINESS)}"
+        if self.readiness == "http" and target.get("port") is None:
+            return "readiness http needs the port its health endpoint answers on"
+        if self.readiness == "command" and not (self.command or "").strip():
+            return "readiness command needs readiness_command, the command that says whether an instance is ready"
+        if self.readiness != "command" and not self.version_field:
+            what = "health answer" if self.readiness == "http" else "sd_notify status"
+            return f"version_field cannot be empty; it names the key of the {what} that holds the version"
+        return None
 
     def hopeless(self):
         """True when waiting longer cannot help: systemd gave up, its process died
@@ -56,10 +90,11 @@ class Instance:
         self.state = self.unit_state()
         if self.first_restarts is None:
             self.first_restarts = self.state["n_restarts"]
-        # A unit that is not running has nothing to answer; with its socket listening the
-        # request would only wait out its timeout in the backlog.
+        # A unit that is not running has nothing to answer; with its socket listening an
+        # HTTP request would only wait out its timeout in the backlog.
         running = (self.state["active_state"], self.state["sub_state"]) == ("active", "running")
-        self.state.update(self.http_health() if running else self.no_answer())
+        ask = {"http": self.http_health, "notify": self.notify_status, "command": self.command_status}[self.readiness]
+        self.state.update(ask() if running or self.readiness == "notify" else self.no_answer())
         self.gate = self.failed_gate()
         if self.gate:
             self.healthy_since = None
@@ -76,9 +111,9 @@ class Instance:
 
     def unit_state(self):
         units = [self.unit] + ([self.socket_unit] if self.socket_unit else [])
+        properties = UNIT_PROPERTIES + (NOTIFY_PROPERTIES if self.readiness == "notify" else ())
         rc, out, err = self.module.run_command(
-            ["systemctl", "show", *units, "--timestamp=unix",
-             *[f"--property={p}" for p in UNIT_PROPERTIES]])
+            ["systemctl", "show", *units, "--timestamp=unix", *[f"--property={p}" for p in properties]])
         blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
                   for block in out.split("\n\n")]
         values, socket = (blocks + [{}, {}])[:2]
@@ -86,7 +121,10 @@ class Instance:
                  "sub_state": values.get("SubState", "unknown"),
                  "n_restarts": _int(values.get("NRestarts")),
                  "main_pid": _int(values.get("MainPID")),
-                 "since": values.get("ActiveEnterTimestamp") or None}
+                 "since": values.get("ActiveEnterTimestamp") or None, "readiness": self.readiness}
+        if self.readiness == "notify":
+            state["status_text"] = values.get("StatusText") or None
+            state["job"] = values.get("Job") or None  # its start or restart, until READY=1
         if self.socket_unit:
             # listening, or running while its service runs
             state["socket_state"] = f"{socket.get('ActiveState', 'unknown')}/{socket.get('SubState', 'unknown')}"
@@ -111,17 +149,55 @@ class Instance:
                 "latency_ms": round((time.monotonic() - start) * 1000, 1)}
 
     def no_answer(self):
+        """What a probe of a unit that is not running finds: nothing asked."""
         return {"url": self.url, "http_status": None, "identity": None, "version": None, "latency_ms": 0.0,
-                "asked": False}
+                "command_rc": None, "command_output": None, "asked": False}
+
+    def notify_status(self):
+        """The name and version in what the instance told systemd (STATUS=, read
+        by unit_state as StatusText): words key=value, for example
+        service=notifications version=3f4a2761c0ff..."""
+        words = dict(word.split("=", 1) for word in (self.state.get("status_text") or "").split() if "=" in word)
+        return {"identity": words.get(self.identity_field) if self.identity_field else None,
+                "version": words.get(self.version_field)}
+
+    def command_status(self):
+        """Run the readiness command as the service's user, bounded: its exit code,
+        its last line (the version when it exits 0), how long it took. Not run
+        while the unit is not active/running."""
+        if (self.state["active_state"], self.state["sub_state"]) != ("active", "running"):
+            return {"command_rc": None, "command_output": None, "identity": None, "version": None, "latency_ms": None}
+        env = [f"PAKASHOP_SERVICE={self.service}", f"PAKASHOP_INSTANCE={self.index}"] + \
+            ([f"PORT={self.port}"] if self.port is not None else [])
+        start = time.monotonic()
+        rc, out, err = self.module.run_command(
+            ["runuser", "-u", unit_name(self.service), "--", "timeout", "--kill-after=2", str(COMMAND_TIMEOUT),
+             "env", "-i", f"PATH={COMMAND_PATH}", *env, "/bin/sh", "-c", self.command], cwd="/")
+        said = out.strip().splitlines()
+        last = (said if rc == 0 else err.strip().splitlines() or said) or [""]
+        return {"command_rc": rc, "command_output": last[-1].strip()[:200], "identity": None,
+                "version": said[-1].strip() if rc == 0 and said else None,
+                "latency_ms": round((time.monotonic() - start) * 1000, 1)}
+
+    def waiting_for_ready(self):
+        """A notify instance that has not said READY=1: activating (not in systemd's
+        restart delay after a crash), or active with a restart still queued."""
+        s = self.state
+        return self.readiness == "notify" and (
+            (s["active_state"] == "activating" and s["sub_state"] != "auto-restart") or bool(s.get("job")))
 
     def failed_gate(self):
         s = self.state
+        if self.waiting_for_ready():
+            return "ready"
         if (s["active_state"], s["sub_state"]) != ("active", "running"):
             return "unit"
         if self.socket_unit and not s["socket_state"].startswith("active/"):
             return "unit"
-        if s["http_status"] != 200:
+        if self.readiness == "http" and s["http_status"] != 200:
             return "health"
+        if self.readiness == "command" and s["command_rc"] != 0:
+            return "ready"
         if self.identity_field and s["identity"] != self.service:
             return "identity"
         if self.expected and s["version"] != self.expected:
@@ -153,31 +229,71 @@ class Instance:
         s = self.state
         facts = (f"{s['active_state']}/{s['sub_state']}, "
                  + (f"socket {s['socket_state']}, " if self.socket_unit else "")
-                 + (f"HTTP {s['http_status']} in {s['latency_ms']:.0f} ms" if s["http_status"]
-                    else "health not answering" if s.get("asked", True) else "health not asked")
+                 + self.readiness_facts()
                  + f", version {(s['version'] or '?')[:7]}, {s['n_restarts']} restarts")
         if s.get("journal_count"):
             facts += f", {s['journal_count']} journal lines >= {self.module.params['journal_priority']}"
         if not self.gate:
             return f"{self.unit}: healthy - {facts}"
         unit_down = (s["active_state"], s["sub_state"]) != ("active", "running")
-        why = {"unit": "the unit is not active/running" if unit_down
-                       else f"its socket {self.socket_unit} is not listening",
-               "restarting": "it restarted while being checked",
-               "health": "the health endpoint does not answer 200",
-               "identity": self.identity_mismatch(),
-               "version": f"it reports {(s['version'] or '?')[:12]}, expected {(self.expected or '')[:12]}",
-               }[self.gate]
+        why = {"unit": lambda: "the unit is not active/running" if unit_down
+                               else f"its socket {self.socket_unit} is not listening",
+               "restarting": lambda: "it restarted while being checked",
+               "health": lambda: "the health endpoint does not answer 200",
+               "ready": self.not_ready,
+               "identity": self.identity_mismatch,
+               "version": self.version_mismatch,
+               }[self.gate]()
         return f"{self.unit}: gate '{self.gate}' failed - {why} ({facts})"
 
+    def readiness_facts(self):
+        """What the last probe of its readiness found, in a few words."""
+        s = self.state
+        if self.readiness == "http":
+            if s["http_status"]:
+                return f"HTTP {s['http_status']} in {s['latency_ms']:.0f} ms"
+            return "health not answering" if s.get("asked", True) else "health not asked"
+        if self.readiness == "notify":
+            return f"status '{s['status_text']}'" if s.get("status_text") else "no status"
+        if s.get("command_rc") is None:
+            return "readiness command not run"
+        return f"readiness command exited {s['command_rc']} in {s['latency_ms']:.0f} ms"
+
+    def not_ready(self):
+        """Why gate 'ready' failed."""
+        s = self.state
+        if self.readiness == "notify":
+            if (s["active_state"], s["sub_state"]) == ("active", "running"):
+                return "its restart is still queued in systemd"
+            return "it has not told systemd READY=1 (sd_notify)"
+        if s["command_rc"] == 124:  # timeout(1)'s
+            return f"its readiness command did not finish within {COMMAND_TIMEOUT} s"
+        return f"its readiness command exited {s['command_rc']}" + \
+            (f": {s['command_output']}" if s.get("command_output") else "")
+
     def identity_mismatch(self):
-        """Why the health answer does not count as this service's."""
+        """Why the health answer (or the sd_notify status) does not count as this service's."""
         answered = self.state.get("identity")
+        if self.readiness == "notify":
+            if answered is None:
+                return (f"its status (sd_notify STATUS=) has no '{self.identity_field}=' word to name {self.service} "
+                        "(set identity_field in the service's catalog entry to the key that names it, or to an "
+                        "empty string to skip this check)")
+            return f"its status names {answered}, not {self.service}"
         if answered is None:
             return (f"the health answer on port {self.port} has no '{self.identity_field}' field to name "
                     f"{self.service} (set identity_field in the service's catalog entry to the field "
                     "that names it, or to an empty string to skip this check)")
         return f"port {self.port} is answered by {answered}, not {self.service} (is another service on this port?)"
+
+    def version_mismatch(self):
+        reported = self.state.get("version")
+        why = f"it reports {(reported or '?')[:12]}, expected {(self.expected or '')[:12]}"
+        if reported is None and self.readiness == "notify":
+            why += f" (its status, sd_notify STATUS=, has no '{self.version_field}=' word)"
+        elif reported is None and self.readiness == "command":
+            why += " (its readiness command printed nothing)"
+        return why
 
 
 def _int(value):
@@ -187,10 +303,12 @@ def _int(value):
         return 0
 
 
-# One service's health endpoints (doc fragment pakashop.infra.health_endpoint).
+# How one service's instances say they are ready (doc fragment pakashop.infra.health_endpoint).
 ENDPOINT_ARGUMENT_SPEC = {
     "service": {"type": "str", "required": True},
-    "port": {"type": "int", "required": True},
+    "port": {"type": "int"},
+    "readiness": {"type": "str", "default": "http", "choices": list(READINESS)},
+    "readiness_command": {"type": "str"},
     "health_path": {"type": "str", "default": "/healthz"},
     "identity_field": {"type": "str", "default": "service"},
     "version_field": {"type": "str", "default": "version"},

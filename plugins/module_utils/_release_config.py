@@ -27,14 +27,15 @@ from ansible_collections.pakashop.infra.plugins.module_utils._release import wri
 CONFIG_DIR = ".pakashop"
 ENV = "env"
 UNITS = "units"
-DROPIN = "port.conf"
+DROPINS = ("port.conf", "instance.conf")
 
 
 def managed_unit_pattern(service):
     """The names under the unit folder that belong to `service`: its template units, its
-    target, and the port drop-in of each instance (other drop-ins are the admin's own)."""
+    target, and the drop-in of each instance - port.conf, or a worker's instance.conf (other
+    drop-ins are the admin's own)."""
     unit = re.escape(unit_name(service))
-    return re.compile(rf"^{unit}(@\.service|@\.socket|\.target|@\d+\.(service|socket)\.d/{re.escape(DROPIN)})$")
+    return re.compile(rf"^{unit}(@\.service|@\.socket|\.target|@\d+\.(service|socket)\.d/(port|instance)\.conf)$")
 
 
 class HostConfig:
@@ -63,7 +64,7 @@ class HostConfig:
         if os.path.isdir(self.unit_dir):
             for entry in sorted(os.listdir(self.unit_dir)):
                 path = os.path.join(self.unit_dir, entry)
-                names = [f"{entry}/{DROPIN}"] if os.path.isdir(path) else [entry]
+                names = [f"{entry}/{dropin}" for dropin in DROPINS] if os.path.isdir(path) else [entry]
                 for name in names:
                     if self.pattern.match(name) and os.path.isfile(os.path.join(self.unit_dir, name)):
                         found[f"{UNITS}/{name}"] = _read(os.path.join(self.unit_dir, name))
@@ -79,7 +80,7 @@ class HostConfig:
             for name in removed:
                 path = self.host_path(name)
                 os.unlink(path)
-                if name.endswith(f".d/{DROPIN}") and not os.listdir(os.path.dirname(path)):
+                if name.endswith(DROPINS) and ".d/" in name and not os.listdir(os.path.dirname(path)):
                     os.rmdir(os.path.dirname(path))
             for name in written:
                 path = self.host_path(name)

@@ -20,12 +20,17 @@ description:
     keys a service takes (a misspelt key is named, with the likely one); C(port) from 1024
     to 65535, and every instance's port free of every other service's on each host that
     runs both (from the hosts' C(pakashop_services)); C(instances) 1 or more;
-    C(exec_start) whose first word is an absolute path; C(health_path) starting with
-    C(/); C(source_path) inside the repository; C(after) and C(upstreams) naming known
-    services, without cycles, and upstreams that some host of the environment runs;
+    C(exec_start) whose first word is an absolute path; C(readiness) one of C(http) (which
+    needs C(port)), C(notify) or C(command) (which needs C(readiness_command), on one line),
+    C(readiness_command) only with C(command), C(health_path) only with C(http) and
+    starting with C(/), C(identity_field) and C(version_field) not with C(command);
+    C(source_path) inside the repository; C(after) and C(upstreams) naming known
+    services, without cycles, and upstreams that some host of the environment runs and
+    that have a port;
     environment variable names, no NUL in a value, no variable in both C(env) and
     C(secrets), none the collection sets itself; C(limits) and C(hardening) keys that
-    systemd knows; C(socket) a boolean; every service a host is tagged with present in the catalog."
+    systemd knows; C(socket) a boolean, and true only with a C(port); every service a host
+    is tagged with present in the catalog."
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes

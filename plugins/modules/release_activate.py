@@ -88,9 +88,20 @@ options:
         elements: str
         default: []
       port:
-        description: The port of instance 1; instance I(i) listens on C(port) + I(i) - 1.
+        description: The port of instance 1; instance I(i) listens on C(port) + I(i) - 1. None for a worker.
         type: int
-        required: true
+      readiness:
+        description:
+          - How an instance says it is ready - V(http) (its health endpoint), V(notify) (C(READY=1) and a
+            C(STATUS=) with its name and version through sd_notify; the unit is C(Type=notify) and restarts
+            without blocking, the gate waits) or V(command) (O(services[].readiness_command)), as
+            M(pakashop.infra.service_health) gates them.
+        type: str
+        choices: [http, notify, command]
+        default: http
+      readiness_command:
+        description: With O(services[].readiness=command), the command run as the service's user that exits 0 and prints the version.
+        type: str
       health_path:
         description: The health endpoint's path.
         type: str
@@ -410,10 +421,14 @@ class Activation:
         if fresh:
             self.systemctl("stop", *[u for i in fresh for u in (i.unit, i.socket_unit)])
         errors = {}
-        error = self.systemctl("restart", *[i.unit for i in instances])
-        if error:  # one failed start fails the call: say which by asking each
-            for instance in instances:
-                errors[instance.unit] = self.systemctl("restart", instance.unit)
+        # A notify instance is restarted without waiting: its gate waits for READY=1, not systemctl.
+        for no_block, group in ((False, [i for i in instances if not i.no_block]),
+                                (True, [i for i in instances if i.no_block])):
+            flags = ["--no-block"] if no_block else []
+            if group and self.systemctl("restart", *flags, *[i.unit for i in group]):
+                # one failed start fails the call: say which by asking each
+                for instance in group:
+                    errors[instance.unit] = self.systemctl("restart", *flags, instance.unit)
         self.restarted_units += [i.unit for i in instances]
         return {unit: e for unit, e in errors.items() if e}
 

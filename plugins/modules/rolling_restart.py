@@ -12,9 +12,13 @@ description:
   - Enables every instance C(pakashop-<service>@<i>.service) of each of O(services) that is
     not enabled, and restarts them in waves; instance 1 of every service, then instance 2 of every service that
     has one, and so on. A wave is gated as M(pakashop.infra.service_health) gates (unit active and running,
-    health answering 200 in the name of the service with its O(services[].expected_version), and still so O(settle)
+    ready as its O(services[].readiness) says - health answering 200, READY=1 through sd_notify, or a readiness
+    command exiting 0 - in the name of the service with its O(services[].expected_version), and still so O(settle)
     seconds later with the same main PID) before the next one starts, so every other
     instance of a service keeps serving while one restarts.
+  - An instance of a service with O(services[].readiness=notify) is restarted with C(systemctl restart --no-block),
+    so that the gate, not systemctl, waits for it to tell systemd READY=1, and a release that never does fails gate
+    V(ready) after O(timeout) instead of holding systemctl until systemd's own start timeout.
   - With one service, the waves are its instances one at a time.
   - Stops at the first wave in which an instance fails a gate and fails with the gate, the
     verdict and the journal's newest lines; later waves are not touched and keep serving.
@@ -60,20 +64,37 @@ options:
         type: int
         default: 1
       port:
-        description: The port of instance 1; instance I(i) listens on C(port) + I(i) - 1.
+        description:
+          - The port of instance 1; instance I(i) listens on C(port) + I(i) - 1.
+          - Required with O(services[].readiness=http); a worker without a port has none.
         type: int
-        required: true
+      readiness:
+        description:
+          - How an instance says it is ready, as in M(pakashop.infra.service_health).
+          - V(http), its health endpoint on its port answers 200 with its name and version.
+          - V(notify), it tells systemd C(READY=1) and C(STATUS=service=<service> version=<commit>) through
+            sd_notify (a C(Type=notify) unit); gate V(ready) fails while it has not.
+          - V(command), O(services[].readiness_command) exits 0 and prints the version on its last line.
+        type: str
+        choices: [http, notify, command]
+        default: http
+      readiness_command:
+        description:
+          - With O(services[].readiness=command), the shell command that says whether an instance is ready,
+            run as in M(pakashop.infra.service_health).
+        type: str
       health_path:
         description:
-          - The health endpoint's path; it answers a JSON object that holds O(services[].identity_field)
-            and O(services[].version_field).
+          - With O(services[].readiness=http), the health endpoint's path; it answers a JSON object that holds
+            O(services[].identity_field) and O(services[].version_field).
         type: str
         default: /healthz
       identity_field:
         description:
-          - The key of the health answer whose value must be O(services[].service). Gate V(identity) fails
+          - The key of the health answer (or, with O(services[].readiness=notify), of the sd_notify status's
+            C(key=value) words) whose value must be O(services[].service). Gate V(identity) fails
             when it names another service, which means another service answers on this port, or when
-            the answer lacks it.
+            the answer lacks it. Not read with O(services[].readiness=command).
           - An empty string turns the check off, for a service whose health does not say its name. This
             weakens the gate - any service that answers 200 with the expected version on the port then
             passes for this one.
@@ -81,8 +102,9 @@ options:
         default: service
       version_field:
         description:
-          - The key of the health answer whose value is the version (commit) the instance runs,
-            compared with O(services[].expected_version). It cannot be empty.
+          - The key of the health answer (or of the sd_notify status's words) whose value is the version
+            (commit) the instance runs, compared with O(services[].expected_version). It cannot be empty.
+            Not read with O(services[].readiness=command), whose command prints the version.
         type: str
         default: version
       expected_version:
@@ -125,6 +147,12 @@ EXAMPLES = r"""
     services:
       - {service: gateway, port: 8080, expected_version: 3f4a2761c0ffee0ddba11c0de5ca1ab1e5eed5ed}
       - {service: api, instances: 2, port: 8101, expected_version: 3f4a2761c0ffee0ddba11c0de5ca1ab1e5eed5ed}
+
+- name: A worker without a port that tells systemd when it is ready, beside the api
+  pakashop.infra.rolling_restart:
+    services:
+      - {service: api, instances: 2, port: 8101, expected_version: "{{ deploy_commit }}"}
+      - {service: notifications, readiness: notify, expected_version: "{{ deploy_commit }}"}
 
 - name: Bring back only the instances that are not serving the commit
   pakashop.infra.rolling_restart:
@@ -192,14 +220,16 @@ def units_of(instance):
 def restart(module, instance):
     """Restart one instance, its failed state cleared first; systemctl's error, or None.
     Its socket stays, queueing connections, unless it must start anew (restart_socket):
-    then both stop, and starting the service starts the socket."""
+    then both stop, and starting the service starts the socket. A notify instance's
+    start does not block: its gate waits for READY=1, bounded by the gate's timeout."""
     module.run_command(["systemctl", "reset-failed", *units_of(instance)])
+    no_block = ["--no-block"] if instance.no_block else []
     if instance.socket_unit and instance.target["restart_socket"]:
         rc, _out, err = module.run_command(["systemctl", "stop", *units_of(instance)])
         if not rc:
-            rc, _out, err = module.run_command(["systemctl", "start", instance.unit])
+            rc, _out, err = module.run_command(["systemctl", "start", *no_block, instance.unit])
     else:
-        rc, _out, err = module.run_command(["systemctl", "restart", instance.unit])
+        rc, _out, err = module.run_command(["systemctl", "restart", *no_block, instance.unit])
     return (err.strip() or f"systemctl exited {rc}") if rc else None
 
 

@@ -70,9 +70,20 @@ options:
         type: int
         default: 1
       port:
-        description: The port of instance 1; instance I(i) listens on C(port) + I(i) - 1.
+        description: The port of instance 1; instance I(i) listens on C(port) + I(i) - 1. None for a worker.
         type: int
-        required: true
+      readiness:
+        description:
+          - How an instance says it is ready - V(http) (its health endpoint), V(notify) (C(READY=1) and a
+            C(STATUS=) with its name and version through sd_notify; the unit is C(Type=notify) and restarts
+            without blocking, the gate waits) or V(command) (O(services[].readiness_command)), as
+            M(pakashop.infra.service_health) gates them.
+        type: str
+        choices: [http, notify, command]
+        default: http
+      readiness_command:
+        description: With O(services[].readiness=command), the command run as the service's user that exits 0 and prints the version.
+        type: str
       health_path:
         description: The health endpoint's path.
         type: str

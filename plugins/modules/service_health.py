@@ -6,23 +6,33 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: service_health
-short_description: Check the instances of one service - unit state, HTTP health, identity, version, journal
+short_description: Check the instances of one service - unit state, readiness, identity, version, journal
 version_added: 0.1.0
 description:
   - For each instance C(pakashop-<service>@<i>) of a service, reads the unit's state from
     systemd (C(ActiveState), C(SubState), C(NRestarts), main PID, since when; with O(socket=true)
-    also its socket unit's, which must be active), asks its
-    HTTP health endpoint (status, latency, the service and the version it reports) and
+    also its socket unit's, which must be active), asks whether it is ready the way
+    O(readiness) says (the service and the version it reports) and
     collects journal lines of priority O(journal_priority) or worse since O(since) (default
     since the instance last started).
+  - With O(readiness=http), asks its HTTP health endpoint (status, latency, the answer's
+    O(identity_field) and O(version_field)).
+  - With O(readiness=notify), reads what the instance told systemd through sd_notify - C(READY=1), and
+    C(STATUS=service=<service> version=<commit>), which systemd keeps as the unit's C(StatusText).
+    Gate V(ready) fails while it has not said C(READY=1) (its unit is C(activating)).
+  - With O(readiness=command), runs O(readiness_command) on the host as the service's user
+    (C(runuser -u pakashop-<service>), in C(/), with only C(PATH), C(PAKASHOP_SERVICE),
+    C(PAKASHOP_INSTANCE) and, when the service has a port, the instance's C(PORT) in its
+    environment), bounded to 10 seconds. Gate V(ready) fails unless it exits 0; the last line it
+    prints is the version.
   - Retries until every instance passes every gate or O(timeout) runs out. An instance
-    passes when its unit is active and running, its health answers 200 in the name of
-    O(service) (in the answer's O(identity_field), so that another service on the port does
+    passes when its unit is active and running, it is ready in the name of
+    O(service) (in O(identity_field), so that another service on the port does
     not pass for this one) with the O(expected_version), and it is still so one O(settle)
     later with the same main PID and restart count (it is not crash-looping).
   - Reports one verdict line per instance and, for a failed instance, the gate that failed -
-    V(unit), V(restarting), V(health), V(identity) or V(version).
-  - Read-only; runs in check mode.
+    V(unit), V(restarting), V(health), V(ready), V(identity) or V(version).
+  - Read-only, as long as O(readiness_command) is; runs in check mode.
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -61,6 +71,19 @@ EXAMPLES = r"""
     port: 8100
     expected_version: "{{ deploy_commit }}"
     timeout: 30
+
+- name: Gate - the notifications worker (no port) told systemd READY=1 with the new commit
+  pakashop.infra.service_health:
+    service: notifications
+    readiness: notify
+    expected_version: "{{ deploy_commit }}"
+
+- name: Gate - a command says whether the mailer is ready, and prints its version
+  pakashop.infra.service_health:
+    service: mailer
+    readiness: command
+    readiness_command: /opt/pakashop/mailer/current/bin/ready
+    expected_version: "{{ deploy_commit }}"
 
 - name: Report every instance, healthy or not
   pakashop.infra.service_health:
@@ -120,22 +143,50 @@ instances:
         - With O(socket=true), the socket unit's C(ActiveState)/C(SubState), for example C(active/listening),
           or C(active/running) while its service runs.
       type: str
+    readiness:
+      description: How the instance was asked whether it is ready (O(readiness)).
+      type: str
+    url:
+      description: With O(readiness=http), the health endpoint asked.
+      type: str
     http_status:
-      description: The health endpoint's status code, or null when it did not answer.
+      description: With O(readiness=http), the health endpoint's status code, or null when it did not answer.
       type: int
     latency_ms:
-      description: How long the health endpoint took to answer.
+      description: How long the health endpoint took to answer, or the readiness command to exit.
       type: float
+    status_text:
+      description:
+        - With O(readiness=notify), the status the instance told systemd (C(STATUS=), the unit's
+          C(StatusText)), for example C(service=notifications version=3f4a2761c0ff...).
+      type: str
+    job:
+      description:
+        - With O(readiness=notify), the systemd job still pending on the unit (its start, until
+          the instance says C(READY=1)), or null.
+      type: str
+    command_rc:
+      description:
+        - With O(readiness=command), the readiness command's exit code (C(124) when it ran past 10 seconds),
+          or null when the unit was not active and it was not run.
+      type: int
+    command_output:
+      description:
+        - With O(readiness=command), the last line it printed (on standard error when it failed).
+      type: str
     identity:
       description:
-        - The service the health answer named in O(identity_field), or null when it named none
-          or O(identity_field) is empty.
+        - The service the instance named in O(identity_field) (of its health answer, or of its
+          sd_notify status), or null when it named none, O(identity_field) is empty or O(readiness=command).
       type: str
     version:
-      description: The version the health endpoint reported in O(version_field).
+      description:
+        - The version the instance reported - in the health answer's O(version_field), in its sd_notify
+          status's O(version_field) word, or on the last line of its readiness command.
       type: str
     gate:
-      description: The gate that failed (V(unit), V(restarting), V(health), V(identity) or V(version)), or null.
+      description:
+        - The gate that failed (V(unit), V(restarting), V(health), V(ready), V(identity) or V(version)), or null.
       type: str
     journal_count:
       description: Journal lines of the chosen priority or worse since O(since).

@@ -15,7 +15,7 @@ import difflib
 import re
 
 from ansible_collections.pakashop.infra.plugins.module_utils._catalog import (
-    CatalogError, DEFAULTS, KEYS, REQUIRED_KEYS, entry, instances, order)
+    CatalogError, DEFAULTS, KEYS, READINESS, REQUIRED_KEYS, entry, instances, order)
 
 CATALOG = "pakashop_service_catalog"
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -321,9 +321,9 @@ def _check_entry(catalog, name, given, environment, environment_hosts):
                 f"'-', starts with a letter and has at most {SERVICE_NAME_MAX} characters (it names the "
                 f"service's unit and user), for example 'api' or 'email-sender'."]
     if not isinstance(given, dict):
-        return [f"{where} is {_kind(given)}, not a mapping: give the service's port, exec_start and "
-                f"source_path (see roles/service/meta/argument_specs.yml)."]
-    problems = [f"{where} has no {key}: every service needs port, exec_start and source_path."
+        return [f"{where} is {_kind(given)}, not a mapping: give the service's exec_start, source_path and, "
+                f"when it listens, its port (see roles/service/meta/argument_specs.yml)."]
+    problems = [f"{where} has no {key}: every service needs exec_start and source_path."
                 for key in REQUIRED_KEYS if given.get(key) is None]
     problems += [f"{where} has an unknown key {key!r}{_close(key, KEYS)}: the keys a service takes are "
                  f"{', '.join(KEYS)}." for key in given if key not in KEYS]
@@ -339,8 +339,7 @@ def _check_entry(catalog, name, given, environment, environment_hosts):
     elif port_ok and port + count - 1 > 65535:
         problems.append(f"{where} runs {count} instances from port {port}, past 65535: "
                         f"lower the port or the instances.")
-    problems += _check_text(where, spec, "health_path", lambda v: v.startswith("/") and not re.search(r"\s", v),
-                            "give a path that starts with '/', for example /healthz")
+    problems += _check_readiness(where, given, spec)
     problems += _check_text(where, spec, "exec_start", lambda v: v.strip().lstrip("-@:+!").startswith("/"),
                             "give the command with the absolute path of its program first, for example "
                             "/usr/bin/python3 api/main.py")
@@ -348,14 +347,12 @@ def _check_entry(catalog, name, given, environment, environment_hosts):
                             lambda v: not v.startswith("/") and ".." not in v.split("/") and v.strip() == v,
                             "give the service's folder relative to the backend repository's root, "
                             "for example api")
-    problems += _check_text(where, spec, "version_field", lambda v: bool(re.fullmatch(r"\S+", v)),
-                            "give the key of the health answer that holds the version, for example version")
-    if not isinstance(spec["identity_field"], str) or "\n" in spec["identity_field"]:
-        problems.append(f"{where}.identity_field is {spec['identity_field']!r}: give the key of the health answer "
-                        f"that names the service, for example service, or an empty string to skip that check.")
     if not isinstance(spec["socket"], bool):
         problems.append(f"{where}.socket is {spec['socket']!r}: give true (systemd holds the instances' ports, "
                         f"so a restart refuses no connection) or false (the service binds $PORT itself).")
+    elif spec["socket"] and given.get("port") is None:
+        problems.append(f"{where}.socket is true, but {name} has no port for systemd to listen on: give the port "
+                        f"of instance 1, or remove socket (a service without a port has no socket).")
     for key in ("build_command", "install_command"):
         problems += _check_text(where, spec, key, lambda v: bool(v.strip()), "give a command, or leave it out")
     problems += _check_env(where, spec)
@@ -366,13 +363,69 @@ def _check_entry(catalog, name, given, environment, environment_hosts):
     for key in ("after", "upstreams"):
         problems += _check_names(catalog, where, name, key, spec[key])
     for upstream in spec["upstreams"] if isinstance(spec["upstreams"], list) else []:
-        if upstream in catalog and environment_hosts and \
+        if _is_worker(catalog, upstream):
+            problems.append(f"{where}.upstreams names {upstream}, a worker with no port to send requests to: take "
+                            f"it out of upstreams, or give {upstream} a port.")
+        elif upstream in catalog and environment_hosts and \
                 not any(upstream in h.get("services", []) for h in environment_hosts.values()):
             problems.append(f"{where}.upstreams names {upstream}, which no host of {environment} runs, so "
                             f"{name} would have no upstream: tag a host of {environment} with {upstream}, "
                             f"or take it out of upstreams.")
     problems += _check_directives(where, spec, "limits", LIMIT_KEYS, "systemd resource limits")
     problems += _check_directives(where, spec, "hardening", HARDENING_KEYS, "systemd sandboxing settings")
+    return problems
+
+
+def _is_worker(catalog, name):
+    """A service of the catalog without a port that needs none (readiness notify or command)."""
+    given = catalog.get(name)
+    return isinstance(given, dict) and given.get("port") is None and given.get("readiness") not in (None, "http")
+
+
+# What each readiness other than http does instead of a key it leaves no sense to.
+NOT_READ = {
+    "health_path": {"notify": "the service tells systemd it is ready through sd_notify",
+                    "command": "its readiness_command says whether it is ready"},
+    "identity_field": {"command": "the readiness_command's output names no service"},
+    "version_field": {"command": "the version is the last line the readiness_command prints"},
+}
+
+
+def _check_readiness(where, given, spec):
+    """readiness, readiness_command, and the keys a readiness needs or does not read."""
+    readiness = spec["readiness"]
+    if readiness not in READINESS:
+        return [f"{where}.readiness is {readiness!r}{_close(readiness, READINESS)}: give http (its health endpoint "
+                f"answers on its port), notify (it tells systemd READY=1 through sd_notify) or command (a "
+                f"readiness_command run on the host)."]
+    problems = []
+    if readiness == "http" and given.get("port") is None:
+        problems.append(f"{where} has no port, which readiness http needs to ask its health endpoint: give the "
+                        f"port of instance 1, or set readiness to notify or command for a worker without a port.")
+    if readiness == "command" and spec["readiness_command"] is None:
+        problems.append(f"{where} has readiness command but no readiness_command: give the shell command that "
+                        f"exits 0 when an instance is ready and prints its version last, or choose another readiness.")
+    elif readiness == "command":
+        problems += _check_text(where, spec, "readiness_command", lambda v: bool(v.strip()),
+                                "give a shell command on one line, for example "
+                                "/usr/local/bin/app-ready --instance $PAKASHOP_INSTANCE")
+    elif spec["readiness_command"] is not None:
+        problems.append(f"{where}.readiness_command is set, but readiness is {readiness}, which does not run it: "
+                        f"set readiness to command, or remove readiness_command.")
+    for key, why in NOT_READ.items():
+        if readiness in why and key in given:
+            problems.append(f"{where}.{key} is set, but readiness is {readiness}: {why[readiness]}; remove "
+                            f"{key}, or set readiness to http.")
+    if readiness == "http":
+        problems += _check_text(where, spec, "health_path", lambda v: v.startswith("/") and not re.search(r"\s", v),
+                                "give a path that starts with '/', for example /healthz")
+    if readiness != "command":
+        answer = "health answer" if readiness == "http" else "sd_notify STATUS= words"
+        problems += _check_text(where, spec, "version_field", lambda v: bool(re.fullmatch(r"\S+", v)),
+                                f"give the key of the {answer} that holds the version, for example version")
+        if not isinstance(spec["identity_field"], str) or "\n" in spec["identity_field"]:
+            problems.append(f"{where}.identity_field is {spec['identity_field']!r}: give the key of the {answer} "
+                            f"that names the service, for example service, or an empty string to skip that check.")
     return problems
 
 
@@ -437,6 +490,7 @@ def _check_directives(where, spec, key, known, what):
 
 
 def _ports_valid(given):
+    """The entry has a port and instances that make ports (a worker has no port to clash)."""
     if not isinstance(given, dict):
         return False
     port, count = _int(given.get("port")), _int(given.get("instances", 1))

@@ -47,6 +47,10 @@ while time.monotonic() < deadline:
     time.sleep(0.05)
 sys.exit(f"port {port} never served {commit}")
 PY"""
+# A worker without a port (readiness notify): `systemctl restart` returns once it
+# said READY=1, and its sd_notify status must name the commit.
+WAIT_STATUS = """systemctl show -P StatusText "$1" | tr ' ' '\\n' | grep -qx "version=$2" \\
+  || { echo "$1 never told systemd it runs $2" >&2; exit 1; }"""
 
 
 def ssh_options(control_dir):
@@ -70,7 +74,7 @@ def build(commit, services, into):
 def host_script(commit, services):
     """What one ssh runs on a host: unpack, swap and gated restarts, in order."""
     release = f"floor-{commit[:12]}"
-    lines = ["set -eu", f"wait_for() {{\n{WAIT}\n}}"]
+    lines = ["set -eu", f"wait_for() {{\n{WAIT}\n}}", f"wait_for_status() {{\n{WAIT_STATUS}\n}}"]
     for service in services:
         folder = f"{ROOT}/{service}"
         lines += [f"mkdir -p {folder}/releases/{release}",
@@ -78,7 +82,9 @@ def host_script(commit, services):
                   f"echo {commit} > {folder}/releases/{release}/REVISION",
                   f"ln -sfn releases/{release} {folder}/current.new && mv -T {folder}/current.new {folder}/current"]
         for instance in instances(CATALOG, service):
-            lines += [f"systemctl restart {shlex.quote(instance['unit'])}", f"wait_for {instance['port']} {commit}"]
+            unit = shlex.quote(instance["unit"])
+            lines += [f"systemctl restart {unit}", f"wait_for {instance['port']} {commit}"
+                      if instance["port"] is not None else f"wait_for_status {unit} {commit}"]
     return "\n".join(lines) + "\n"
 
 

@@ -106,7 +106,7 @@ class Lab(driver.Lab):
         return path
 
     def units(self, environment="staging"):
-        """{(host, unit): {pid: MainPID, version: the commit its health answers, environ: its process's environment}}
+        """{(host, unit): {pid: MainPID, version: the commit it reports, environ: its process's environment}}
         for every instance of every service on the environment's hosts."""
         found = {}
         for name in self.names(environment):
@@ -115,7 +115,7 @@ class Lab(driver.Lab):
                     host = self.host(name)
                     pid = host.run(f"systemctl show -p MainPID --value {instance['unit']}").stdout.strip()
                     environ = host.run(f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout if pid != "0" else ""
-                    version = (self.health(name, instance["port"]) or {}).get("version")
+                    version = self.version(name, instance)
                     found[(name, instance["unit"])] = {"pid": pid, "version": version, "environ": environ.split()}
         return found
 

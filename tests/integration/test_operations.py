@@ -126,12 +126,14 @@ def test_verify_fails_on_a_stopped_unit_and_names_it(staging):
 def test_verify_shows_errors_in_the_log_since_activation(staging):
     lab = staging
     name = next(n for n in lab.names("staging") if "notifications" in lab.by_name(n).services)
-    # A request the service cannot parse makes it log an error (priority err).
-    lab.host(name).run(f"curl -s -X POST -d 'not json' http://127.0.0.1:{lab.port('notifications')}/notify")
+    # A message the worker cannot read makes it log an error (priority err).
+    spool = "/opt/pakashop/notifications/shared/spool"
+    lab.host(name).run(f"echo 'not json' > {spool}/bad.tmp && mv {spool}/bad.tmp {spool}/bad.json && "
+                       f"timeout 10 sh -c 'while [ -e {spool}/bad.json ]; do sleep 0.2; done'")
     run = lab.playbook("verify.yml", "-l", "staging", "-e", "services=notifications")
     assert run.rc == 0, run.output[-3000:]
     assert "journal lines of priority warning or worse since activation" in run.said
-    assert "POST /notify failed" in run.said
+    assert "could not send bad.json" in run.said
 
 
 def test_status_writes_the_table_as_json_and_markdown_and_shows_drift(staging, tmp_path):

@@ -13,9 +13,10 @@ from conftest import CATALOG, CHECKOUT
 
 
 def staging_instances(lab):
-    """(host, service, index, port) of every instance in staging."""
+    """(host, service, index, port) of every instance in staging that listens on a port."""
     return [(name, service, i["index"], i["port"]) for name in lab.names("staging")
-            for service in lab.by_name(name).services for i in instances(CATALOG, service)]
+            for service in lab.by_name(name).services for i in instances(CATALOG, service)
+            if i["port"] is not None]
 
 
 def listener(host, port):

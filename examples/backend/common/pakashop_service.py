@@ -3,7 +3,8 @@
 Every service answers ``GET /healthz`` with its name and the commit it runs
 (read from the ``REVISION`` file that the deploy writes at the release root)
 and logs to stderr, which systemd sends to the journal. A ``<3>`` prefix
-makes a line priority "err" in the journal.
+makes a line priority "err" in the journal. A worker without a port tells
+systemd instead, through ``sd_notify()``.
 
 It listens on the socket systemd hands it (``LISTEN_FDS``/``LISTEN_PID``, as
 ``sd_listen_fds`` reads them: fd 3), and binds ``$PORT`` itself otherwise.
@@ -39,6 +40,23 @@ def release_commit():
 
 def log(message, priority=6):
     print(f"<{priority}>{message}", file=sys.stderr, flush=True)
+
+
+def sd_notify(state):
+    """Tell systemd about this process, as sd_notify(3) does: `state` is lines of
+    KEY=VALUE, for example "READY=1\nSTATUS=service=notifications version=3f4a276...",
+    sent as one datagram to $NOTIFY_SOCKET (a path, or an abstract socket when it
+    starts with '@'). False when there is no such socket: outside systemd, or in a
+    unit that is not Type=notify; the caller goes on all the same."""
+    address = os.environ.get("NOTIFY_SOCKET", "")
+    if not address.startswith(("/", "@")):
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.connect(address)
+        notify.sendall(state.encode())
+    return True
 
 
 class Service:

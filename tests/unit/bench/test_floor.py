@@ -22,3 +22,10 @@ def test_current_moves_after_the_release_is_unpacked_and_by_a_rename(scripts):
     first_restart = next(i for i, line in enumerate(lines) if line.startswith("systemctl restart"))
     assert unpack < swap < first_restart
     assert f"echo {COMMIT} > /opt/pakashop/api/releases/floor-c0ffee000000/REVISION" in lines
+
+
+def test_a_worker_without_a_port_is_waited_for_on_what_it_told_systemd(scripts):
+    floor = scripts("bench", "floor").floor
+    lines = floor.host_script(COMMIT, ["notifications"]).splitlines()
+    steps = [line for line in lines if line.startswith(("systemctl restart", "wait_for ", "wait_for_status "))]
+    assert steps == ["systemctl restart pakashop-notifications@1", "wait_for_status pakashop-notifications@1 " + COMMIT]

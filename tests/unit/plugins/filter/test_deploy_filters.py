@@ -28,8 +28,9 @@ def test_an_artifact_is_named_by_its_content_and_build_command():
 
 def test_gates_carry_the_catalog_defaults_and_the_order_when_asked():
     api, gateway = service_gates(CATALOG, ["api", "gateway"])
-    assert api == {"service": "api", "instances": 2, "port": 8100, "health_path": "/healthz",
-                   "identity_field": "service", "version_field": "version", "socket": True, "after": []}
+    assert api == {"service": "api", "instances": 2, "port": 8100, "readiness": "http", "readiness_command": None,
+                   "health_path": "/healthz", "identity_field": "service", "version_field": "version",
+                   "socket": True, "after": []}
     assert gateway["after"] == ["api"]
     assert "after" not in service_gates(CATALOG, ["gateway"], order=False)[0]
 

@@ -25,6 +25,23 @@ def test_each_failed_gate_is_one_phrase_naming_host_and_instance(instance, phras
     assert health_problems([result(instance)], "stg-1") == [phrase]
 
 
+WORKER = {"unit": "pakashop-notifications@1.service", "readiness": "notify", "http_status": None}
+
+
+@pytest.mark.parametrize("instance, phrase", [
+    ({**WORKER, "gate": "ready", "active_state": "activating", "sub_state": "start"},
+     "stg-2 pakashop-notifications@1 has not told systemd it is ready (READY=1)"),
+    ({**WORKER, "gate": "version", "version": "0123456789abcdef"}, "stg-2 pakashop-notifications@1 runs 0123456789ab"),
+    ({**WORKER, "gate": "identity", "identity": None}, "stg-2 pakashop-notifications@1 names no service in its status"),
+    ({**WORKER, "gate": "unit", "active_state": "failed", "sub_state": "failed"},
+     "stg-2 pakashop-notifications@1 is not active/running (failed/failed)"),
+    ({**WORKER, "readiness": "command", "gate": "ready", "command_rc": 3},
+     "stg-2 pakashop-notifications@1 is not ready (its readiness command exited 3)"),
+])
+def test_a_worker_without_a_health_endpoint_is_named_by_its_own_gate(instance, phrase):
+    assert health_problems([result(instance)], "stg-2") == [phrase]
+
+
 def test_a_host_whose_instances_all_pass_has_no_problem():
     assert health_problems({"results": [result({}), result({"unit": "pakashop-gateway@1.service"})]}, "stg-1") == []
 

@@ -3,13 +3,12 @@ to make commits in, and a way to run either module and read what it returns.
 
 For the modules that gate on health (rolling_restart, service_health): real
 HTTP health endpoints on loopback, and a way to run such a module through
-Ansible's module runner with systemctl and journalctl stand-ins on PATH
-(systemd_stand_in.py: a unit can fail, restart between probes, be disabled or
-log to its journal; the real units run on the lab's hosts in the integration
-tests and Molecule)."""
+Ansible's module runner with systemctl, journalctl and runuser stand-ins on PATH
+(systemd_stand_in.py, through ../conftest.py's stand_in: a unit can fail,
+restart between probes, be disabled or log to its journal; the real units run
+on the lab's hosts in the integration tests and Molecule)."""
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -114,10 +113,6 @@ def run_git_info(origin, tmp_path, capsys):
 CHECKOUT = Path(__file__).resolve().parents[4]
 COMMIT = "3f4a2761c0ffee0ddba11c0de5ca1ab1e5eed5ed"
 
-# systemctl and journalctl on PATH run systemd_stand_in.py, which answers as
-# the `units` given to run_gated say.
-STAND_IN = Path(__file__).with_name("systemd_stand_in.py")
-
 
 class Endpoints:
     """One HTTP server per name, on consecutive ports from `base`; each answers
@@ -183,21 +178,15 @@ def endpoints():
 
 
 @pytest.fixture
-def run_gated(tmp_path):
+def run_gated(tmp_path, stand_in):
     """Run plugins/modules/<module>.py with these module args; returns its result
-    and the systemctl calls. `units` says how systemd sees each unit (systemd_stand_in.py)."""
+    and the systemctl (and runuser) calls. `units` says how systemd sees each unit
+    (systemd_stand_in.py)."""
     def run_module(module, args, units=None):
-        bin_dir = tmp_path / "bin"
-        bin_dir.mkdir(exist_ok=True)
-        for name in ("systemctl", "journalctl"):
-            (bin_dir / name).write_text(f'#!/bin/sh\nexec {sys.executable} {STAND_IN} {name} "$@"\n')
-            (bin_dir / name).chmod(0o755)
-        (tmp_path / "units.json").write_text(json.dumps(units or {}))
+        env = stand_in(units)
         args_file = tmp_path / "args.json"
         args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(tmp_path / "calls"),
-               "UNITS": str(tmp_path / "units.json"), "PYTHONPATH": str(CHECKOUT / ".cache/collections")}
-        (tmp_path / "calls").write_text("")
+        env = {**env, "PYTHONPATH": str(CHECKOUT / ".cache/collections")}
         result = subprocess.run([sys.executable, CHECKOUT / f"plugins/modules/{module}.py", args_file],
                                 capture_output=True, text=True, env=env, check=False)
         return json.loads(result.stdout), (tmp_path / "calls").read_text().splitlines()

@@ -1,5 +1,6 @@
-"""systemctl and journalctl for the gated modules' unit tests (conftest.py's
-run_gated puts both on PATH): `systemd_stand_in.py systemctl|journalctl ARGS`.
+"""systemctl, journalctl and runuser for the gated modules' unit tests
+(tests/unit/plugins/conftest.py puts them on PATH):
+`systemd_stand_in.py systemctl|journalctl|runuser ARGS`.
 
 $UNITS (JSON) says how systemd sees each unit, by name:
   show     the answers to its successive `systemctl show`, each a change to
@@ -16,7 +17,8 @@ $UNITS (JSON) says how systemd sees each unit, by name:
            keeps those of --priority or worse, as journalctl does
   listed   its ActiveState in `systemctl list-units` (units without it are not
            loaded, so not listed)
-systemctl logs each call's arguments to $CALLS, one line each.
+systemctl and runuser log each call's arguments to $CALLS, one line each;
+runuser then runs the command after `--` as the user running the tests.
 """
 
 import fnmatch
@@ -25,7 +27,7 @@ import os
 import sys
 
 RUNNING = {"ActiveState": "active", "SubState": "running", "NRestarts": "0", "MainPID": "42",
-           "ActiveEnterTimestamp": "@1", "NeedDaemonReload": "no"}
+           "ActiveEnterTimestamp": "@1", "NeedDaemonReload": "no", "StatusText": "", "Job": ""}
 PRIORITIES = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
 
 
@@ -94,10 +96,19 @@ def systemctl(args, units):
     return 0
 
 
+def runuser(args):
+    with open(os.environ["CALLS"], "a", encoding="utf-8") as log:
+        log.write("runuser " + " ".join(args) + "\n")
+    command = args[args.index("--") + 1:]
+    os.execvp(command[0], command)
+
+
 def main():
+    program, args = sys.argv[1], sys.argv[2:]
+    if program == "runuser":
+        return runuser(args)
     with open(os.environ["UNITS"], encoding="utf-8") as spec:
         units = json.load(spec)
-    program, args = sys.argv[1], sys.argv[2:]
     return journalctl(args, units) if program == "journalctl" else systemctl(args, units)
 
 

@@ -138,3 +138,44 @@ def test_a_wave_that_passes_stops_no_socket(run_gated, endpoints):
     result, _restarts, calls = restart(run_gated, services)
     assert result["failed_gates"] == [] and result["stopped"] == []
     assert not [c for c in calls if c.startswith("stop ")]
+
+
+NOTIFICATIONS_1 = "pakashop-notifications@1.service"
+
+
+def with_worker(endpoints, **worker):
+    """The api (HTTP) beside a notify worker without a port."""
+    return [two_services(endpoints)[0],
+            {"service": "notifications", "readiness": "notify", "expected_version": endpoints.commit, **worker}]
+
+
+def test_a_notify_worker_is_restarted_without_blocking_and_passes_once_it_says_ready(run_gated, endpoints):
+    starting = {"ActiveState": "activating", "SubState": "start", "Job": "7", "MainPID": "77"}
+    ready = {"StatusText": f"service=notifications version={endpoints.commit}", "MainPID": "77"}
+    result, _restarts, calls = restart(run_gated, with_worker(endpoints),
+                                       units={NOTIFICATIONS_1: {"show": [starting, starting, ready]}})
+    assert result["failed_gates"] == [], result["verdicts"]
+    assert result["restarted"] == [API_1, NOTIFICATIONS_1, "pakashop-api@2.service"]
+    assert f"restart --no-block {NOTIFICATIONS_1}" in calls
+    assert f"restart {API_1}" in calls  # an HTTP instance's restart waits for systemd, as before
+
+
+def test_a_notify_worker_that_never_says_ready_fails_gate_ready_after_the_timeout(run_gated, endpoints):
+    starting = {"ActiveState": "activating", "SubState": "start", "Job": "7", "MainPID": "77"}
+    started = time.monotonic()
+    result, _restarts, calls = restart(run_gated, with_worker(endpoints), timeout=1,
+                                       units={NOTIFICATIONS_1: {"show": [starting]}})
+    assert time.monotonic() - started < 15
+    assert result["failed"] is True
+    assert result["failed_gates"] == [{"unit": NOTIFICATIONS_1, "gate": "ready"}]
+    assert f"{NOTIFICATIONS_1}: gate 'ready' failed - it has not told systemd READY=1 (sd_notify)" in result["msg"]
+    assert not any("pakashop-api@2" in c for c in calls if c.startswith("restart"))  # the next wave is not touched
+    assert result["stopped"] == []  # a worker has no socket
+
+
+def test_a_service_that_needs_a_port_or_a_command_is_refused(run_gated, endpoints):
+    no_port = restart(run_gated, [{"service": "api", "expected_version": endpoints.commit}])[0]
+    assert no_port["failed"] is True
+    assert no_port["msg"] == "api: readiness http needs the port its health endpoint answers on"
+    no_command = restart(run_gated, with_worker(endpoints, readiness="command", readiness_command=None))[0]
+    assert no_command["msg"].startswith("notifications: readiness command needs readiness_command")

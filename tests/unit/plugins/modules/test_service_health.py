@@ -220,3 +220,42 @@ def test_journal_lines_are_a_warning_unless_warn_on_journal_is_false(check):
         "cache warm-up failed | no DATABASE_URL \ufffd"]
     assert warnings(check(units=JOURNAL, warn_on_journal=False)) == []
     assert warnings(check()) == []
+
+
+# --- a worker without a port -------------------------------------------------
+
+WORKER = "pakashop-notifications@1.service"
+
+
+def test_a_notify_worker_passes_on_what_it_told_systemd(check, endpoints):
+    status = {"StatusText": f"service=notifications version={endpoints.commit}"}
+    result = check("notifications", units={WORKER: {"show": [status]}}, port=None, readiness="notify")
+    assert result["healthy"] is True, result["verdicts"]
+    assert result["instances"][0]["status_text"] == f"service=notifications version={endpoints.commit}"
+    assert result["verdicts"][0].startswith(f"{WORKER}: healthy - active/running, status 'service=notifications")
+
+
+def test_a_notify_worker_that_is_not_ready_by_the_timeout_fails_the_task_with_gate_ready(check):
+    starting = {"ActiveState": "activating", "SubState": "start", "Job": "12"}
+    result = check("notifications", units={WORKER: {"show": [starting]}}, port=None, readiness="notify",
+                   timeout=1, interval=0.05, fail_on_unhealthy=True)
+    assert result["failed"] is True and result["failed_gates"] == [{"unit": WORKER, "gate": "ready"}]
+    assert result["msg"].startswith(
+        f"notifications: {WORKER}: gate 'ready' failed - it has not told systemd READY=1 (sd_notify)")
+
+
+def test_a_command_says_whether_an_instance_is_ready(check, endpoints):
+    ready = check("mailer", port=None, readiness="command", readiness_command=f"echo {endpoints.commit}")
+    assert ready["healthy"] is True, ready["verdicts"]
+    failing = check("mailer", port=None, readiness="command", readiness_command="exit 1")
+    assert failing["failed_gates"] == [{"unit": "pakashop-mailer@1.service", "gate": "ready"}]
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"port": None}, "api: readiness http needs the port its health endpoint answers on"),
+    ({"readiness": "command", "readiness_command": None}, "api: readiness command needs readiness_command"),
+    ({"readiness": "healthz"}, "value of readiness must be one of: http, notify, command"),
+])
+def test_what_a_readiness_needs_is_required(check, args, words):
+    result = check(**args)
+    assert result["failed"] is True and words in result["msg"]

@@ -91,6 +91,76 @@ def test_no_secret_value_is_ever_quoted():
     assert not any("s3cr3t" in p for p in problems)
 
 
+# A worker: no port, ready when it tells systemd so (sd_notify).
+WORKER = {"readiness": "notify", "source_path": "notifications", "exec_start": "/usr/bin/python3 notifications/main.py"}
+WORKER_HOSTS = {**HOSTS, "stg-2": {"services": ["api", "moderation", "notifications"]}}
+
+
+def with_worker(**changes):
+    worker = {k: v for k, v in {**WORKER, **changes}.items() if v is not None}
+    return {**copy.deepcopy(CATALOG), "notifications": worker}
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"instances": 3},
+    {"readiness": "command", "readiness_command": "/usr/local/bin/notifications-ready"},
+    {"readiness": "notify", "identity_field": "", "version_field": "commit"},
+    {"port": 8200},  # a notify service may listen too: then it has a socket
+    {"port": 8200, "socket": False},
+])
+def test_a_worker_without_a_port_or_one_that_listens_passes(changes):
+    assert check_catalog(with_worker(**changes), "staging", WORKER_HOSTS) == []
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"readiness": "notfy"}, ["notifications.readiness is 'notfy' (did you mean notify?)", "give http", "notify",
+                              "command"]),
+    ({"readiness": ["notify"]}, ["notifications.readiness is ['notify']"]),
+    ({"readiness": "http"}, ["notifications has no port, which readiness http needs",
+                             "set readiness to notify or command"]),
+    ({"readiness": "command"}, ["notifications has readiness command but no readiness_command",
+                                "exits 0 when an instance is ready and prints its version last"]),
+    ({"readiness": "command", "readiness_command": "true\nrm -rf /"},
+     ["notifications.readiness_command is", "on one line"]),
+    ({"readiness": "command", "readiness_command": " "}, ["notifications.readiness_command is ' '"]),
+    ({"readiness_command": "true"}, ["notifications.readiness_command is set, but readiness is notify",
+                                     "set readiness to command, or remove readiness_command"]),
+    ({"health_path": "/healthz"}, ["notifications.health_path is set, but readiness is notify",
+                                   "sd_notify; remove health_path, or set readiness to http"]),
+    ({"readiness": "command", "readiness_command": "true", "health_path": "/up"},
+     ["notifications.health_path is set, but readiness is command"]),
+    ({"readiness": "command", "readiness_command": "true", "version_field": "version"},
+     ["notifications.version_field is set, but readiness is command", "last line"]),
+    ({"readiness": "command", "readiness_command": "true", "identity_field": ""},
+     ["notifications.identity_field is set, but readiness is command"]),
+    ({"identity_field": ["service"]}, ["notifications.identity_field is ['service']", "sd_notify STATUS= words"]),
+    ({"version_field": "the version"}, ["notifications.version_field is 'the version'", "sd_notify STATUS= words"]),
+    ({"socket": True}, ["notifications.socket is true, but notifications has no port for systemd to listen on",
+                        "remove socket"]),
+])
+def test_a_readiness_that_makes_no_sense_is_named_with_its_fix(changes, words):
+    problems = check_catalog(with_worker(**changes), "staging", WORKER_HOSTS)
+    assert len(problems) == 1, problems
+    for word in words:
+        assert word in problems[0]
+    assert problems[0].endswith(".")
+
+
+def test_an_http_service_may_not_keep_a_readiness_command():
+    problems = check_catalog(catalog_with("api", readiness_command="true"), "staging", HOSTS)
+    assert problems == ["pakashop_service_catalog.api.readiness_command is set, but readiness is http, which does "
+                        "not run it: set readiness to command, or remove readiness_command."]
+
+
+def test_a_worker_is_no_upstream():
+    catalog = with_worker()
+    catalog["gateway"]["upstreams"] = ["api", "notifications"]
+    assert check_catalog(catalog, "staging", WORKER_HOSTS) == [
+        "pakashop_service_catalog.gateway.upstreams names notifications, a worker with no port to send requests "
+        "to: take it out of upstreams, or give notifications a port."]
+
+
 @pytest.mark.parametrize("name", ["API", "1api", "api_v2", "api.v2", "-api", "a" * 24, ""])
 def test_a_service_name_that_is_not_a_plain_name_is_refused(name):
     catalog = {**CATALOG, name: CATALOG["moderation"]}
