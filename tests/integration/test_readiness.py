@@ -97,7 +97,7 @@ def test_the_worker_runs_type_notify_without_socket_or_port_and_sends_from_its_s
 def went_back(lab, name, run, bad, before, gates):
     """The deploy of `bad` failed one of `gates` on the host, which is back on `before`."""
     assert run.rc != 0
-    gate = next((g for g in gates if f"notifications on {name}: gate '{g}' failed" in run.said), None)
+    gate = next((g for g in gates if f"{name}: the deploy failed (notifications: gate '{g}' failed" in run.said), None)
     assert gate, f"none of the gates {gates} named in: {run.output[-3000:]}"
     assert "which is serving and healthy again" in run.said
     left = [e for e in lab.ledger(name, "notifications") if e.get("commit") == bad]
