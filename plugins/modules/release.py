@@ -13,6 +13,10 @@ description:
     atomically (a new link renamed over the old one, so there is never a moment
     without C(current)), rolls back, and prunes old releases.
   - M(pakashop.infra.release_info) reads the releases and the ledger without changing them.
+  - One step at a time, for a person or a playbook of their own. A deploy uses
+    M(pakashop.infra.release_prepare) and M(pakashop.infra.release_activate), which also write and install
+    the configuration a release carries and restart behind the gates; O(state=activated) and
+    O(state=rolled_back) here swap C(current) only, leaving the env file and the units as they are.
   - Keeps the ledger C(<ledger_dir>/<service>.json) with every activation and
     rollback (release id, commit, branch, environment, time, who, CI run, outcome).
     A missing or corrupt ledger is rebuilt from the releases directory with a warning.
