@@ -316,11 +316,6 @@ class Service:
         return target
 
     @property
-    def pending(self):
-        """Whether a real run would install a configuration this check cannot read yet."""
-        return self.unprepared
-
-    @property
     def reconfigured(self):
         return self.moved or bool(self.written or self.removed)
 
@@ -392,7 +387,8 @@ class Activation:
             units += [f"{service.unit}@{i}.service" for i in service.stopped]
             # A socket first: while it listens, a connection would start its instance again.
             sockets += [f"{service.unit}@{i}.socket" for i in service.stopped]
-            if not service.spec["socket"]:
+            if not service.spec["socket"] and f"units/{service.unit}@.socket" in service.host.installed():
+                # it leaves socket activation: its instances bind their ports themselves from now on
                 sockets += [f"{service.unit}@{i}.socket" for i in range(1, service.spec["instances"] + 1)]
         for group in (sockets, units):
             if group:
@@ -404,11 +400,8 @@ class Activation:
         rc, out, _err = self.module.run_command(["systemctl", "is-enabled", *units])
         states = out.split()
         disabled = [u for u, state in zip(units, states + ["unknown"] * len(units)) if state != "enabled"]
-        if disabled:
-            error = self.systemctl("enable", "--quiet", *disabled)
-            if error:
-                raise Refusal(f"systemd could not enable {', '.join(disabled)} ({error}); check the units "
-                              "with systemctl status")
+        error = self.systemctl("enable", "--quiet", *disabled) if disabled else None
+        return f"systemd could not enable {', '.join(disabled)} ({error})" if error else None
 
     def restart(self, instances):
         """Restart instances together, each one's failed state cleared first; {unit: error}."""
@@ -536,18 +529,20 @@ class Activation:
 
     # --- the way back ---------------------------------------------------------
 
-    def go_back(self, failed):
-        """Every service this call moved goes back to what it ran before; returns a sentence."""
-        failed_service = next(s for s in self.services if s.unit == failed[0].unit.split("@")[0])
-        gate = failed[0].gate
+    def go_back(self, failed, why=None):
+        """Every service this call moved goes back to what it ran before; returns a sentence.
+        `failed`: the instances whose gate failed (their service's release is recorded failed),
+        or none, with `why` the call could not go on (systemd refused to enable a unit)."""
+        failed_service = next((s for s in self.services if failed and s.unit == failed[0].unit.split("@")[0]), None)
+        gate = failed[0].gate if failed else None
         movers = [s for s in self.services if s.moved and s.before]
         reload_due = False
         for service in movers:
             if service is failed_service:
                 service.record(service.target, "leave", FAILED, failed_gate=gate, reason=service.spec["reason"])
             else:
-                service.record(service.target, "leave", ROLLED_BACK,
-                               reason=f"went back with {failed_service.name}, whose gate '{gate}' failed")
+                service.record(service.target, "leave", ROLLED_BACK, reason=why or (
+                    f"went back with {failed_service.name}, whose gate '{gate}' failed"))
             service.record(service.before, "rollback", ACTIVATING, previous=service.target)
             service.save_ledger()
             files = release_files(service.tree.path(service.before))
@@ -556,7 +551,7 @@ class Activation:
                 reload_due = reload_due or any(n != ENV for n in written + removed)
             service.tree.swap_current(service.before)
             service.outcome = "went_back"
-        if failed_service.moved and not failed_service.before:
+        if failed_service and failed_service.moved and not failed_service.before:
             failed_service.outcome = "failed"
         if reload_due:
             self.systemctl("daemon-reload")
@@ -653,8 +648,13 @@ def run(module):
     activation.timed("scale down")
     activation.switch()
     activation.timed("switch")
-    activation.enable()
+    refused = activation.enable()
     activation.timed("enable")
+    if refused:
+        back = activation.go_back([], why=refused)
+        module.fail_json(msg=f"{refused}; check the units with systemctl status. {back}", changed=True,
+                         services=activation.summary(), restarted=activation.restarted_units,
+                         timings=activation.timings)
     failed = activation.waves(unhealthy)
     for warning in activation.warnings:
         module.warn(warning)
@@ -668,7 +668,7 @@ def run(module):
             msg=f"{service}: gate '{failed[0].gate}' failed for release "
                 f"{next(s.target for s in activation.services if s.name == service)}. {back} "
                 + " ".join(result["verdicts"]) + " Last journal lines of " + failed[0].unit + ": "
-                + " | ".join(journal[-5:]),
+                + " | ".join(journal[-8:]),
             changed=True, service=service, gate=failed[0].gate, journal=journal,
             went_back=[f"{s.name}/{s.before}" for s in activation.services if s.outcome == "went_back"],
             services=activation.summary(), restarted=activation.restarted_units,
