@@ -159,23 +159,30 @@ def host_unreachable(lab):
     old = lab.head()
     new = lab.commit_api(GOOD_API, "chaos: deploy with a host lost")
     log = STATE / "chaos-unreachable.log"
-    with Loaded(lab) as loaded:
-        run = lab.start("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
-        # stop the host once the deploy reached it
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and run.running():
-            if f"[{victim}]" in run.text().split("TASK [Deploy one service]", 1)[-1]:
-                break
-            time.sleep(0.5)
-        lab.stop_host(victim)
-        rc = run.wait().rc
-        serving = [v for h, v in lab.api_versions().items() if h != victim]
-        lock_left = lab.lock_left()
-        started = lab.start_host(victim)
-        rc2 = lab.deploy()[0]
-    checks = [(f"{victim} stopped mid-deploy: the deploy failed", rc != 0),
+    started = False
+    try:
+        with Loaded(lab) as loaded:
+            run = lab.start("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
+            # stop the host once the deploy play reached it (the hosts before it activated)
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and run.running():
+                if judge.deploy_reached(run.text(), victim):
+                    break
+                time.sleep(0.5)
+            reached = judge.deploy_reached(run.text(), victim)
+            lab.stop_host(victim)
+            rc = run.wait().rc
+            serving = lab.api_versions(but=[victim])
+            lock_left = lab.lock_left()
+            started = lab.start_host(victim)
+            rc2 = lab.deploy()[0]
+    finally:
+        if not started:  # the cases after this one need it
+            lab.start_host(victim)
+    checks = [(f"{victim} stopped once the deploy play reached it", reached),
+              (f"{victim} stopped mid-deploy: the deploy failed", rc != 0),
               ("the other hosts' api serve a whole release",
-               all(v in ([old, old], [new, new]) for v in serving)),
+               bool(serving) and all(v in ([old, old], [new, new]) for v in serving.values())),
               ("the failed deploy left staging unlocked", lock_left is None)]
     checks += [(f"{victim} started again", started),
                ("a rerun converged", rc2 == 0 and lab.all_api_on(new))]
