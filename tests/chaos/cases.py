@@ -222,11 +222,21 @@ def killed_deploys(lab, times=int(os.environ.get("CHAOS_KILLS", "10"))):
                    "staging unlocked; each rerun converges; 0 failed requests", checks, loaded)
 
 
+WARM_UP = ("_ready_at, _health = __import__('time').monotonic() + 8, Service.health\n"
+           "Service.health = lambda self: _health(self) if __import__('time').monotonic() >= _ready_at "
+           "else {'service': 'api', 'status': 'warming up'}")
+
+
 def concurrent_deploys(lab, lock_timeout=10, retry_delay=1):
     """Two deploys of staging at once, the second started while the first
     holds the lock: the lock lets one through; the other waits out its lock
     timeout and is refused, naming the holder."""
-    new = lab.commit_api(GOOD_API, "chaos: two deploys at once")
+    # An api that answers its health without a version for its first WARM_UP seconds, so that its
+    # gates hold the first run (and the lock) for 4 x WARM_UP s and more: far past the other's
+    # start and lock_timeout, however fast the deploy is otherwise (a rolling api deploy takes
+    # about 10 s since the rebuild: the first run could end before the other gave up). Every
+    # request is still answered.
+    new = lab.commit_api(api_with(WARM_UP), "chaos: two deploys at once (an api that warms up for 8 s)")
     logs = [STATE / f"chaos-twin-{i}.log" for i in (1, 2)]
     args = ["-l", "staging", "-e", "services=api", "-e", f"deploy_lock_timeout={lock_timeout}",
             "-e", f"deploy_lock_retry_delay={retry_delay}"]
