@@ -77,7 +77,8 @@ def rolling_deploy(lab):
     phases = phases_of(samples, begin, end)
     checks = [("deploy succeeded", rc == 0),
               ("every api instance serves the new commit", lab.all_api_on(new)),
-              (f"{len(samples)} requests in {end - begin:.0f} s of deploy", len(samples) >= 3000)]
+              (f"{len(samples)} requests, {phases['during']['requests']} of them in {end - begin:.0f} s of deploy",
+               len(samples) >= 3000)]
     return verdict("rolling deploy of a new api under load", "0 failed requests, every instance on the new commit",
                    checks, loaded, phases)
 
