@@ -154,6 +154,38 @@ def health_never_ok(lab):
     return bad_release(lab, "never turns healthy", "Service.health = lambda self: 1 / 0")
 
 
+def later_host_fails(lab):
+    """A release that crashes at start on the last staging host only: that host goes back in
+    its own activation call, and the hosts that moved before it in the run go back too
+    (deploy_on_failure=go_back), so that staging ends on one release; all under load."""
+    hosts = [h.name for h in lab.staging() if "api" in h.services]
+    victim, earlier = hosts[-1], hosts[:-1]
+    good = lab.head()
+    if not lab.all_api_on(good):
+        lab.deploy()
+    bad = lab.commit_api(api_with(f"if __import__('os').uname().nodename == {victim!r}:\n"
+                                  "    raise SystemExit('api: DATABASE_URL is not set on this host')"),
+                         f"chaos: crashes at start on {victim} only")
+    with Loaded(lab) as loaded:
+        rc, output = lab.deploy()
+    left = {name: [e for e in lab.ledger(name, "api") if e.get("commit") == bad and e.get("action") == "leave"]
+            for name in hosts}
+    checks = [("the deploy failed", rc != 0),
+              (f"{victim} failed its gate and went back in the same call",
+               "which is serving and healthy again" in output
+               and any(e["outcome"] == "failed" for e in left[victim])),
+              (f"{', '.join(earlier)}, deployed before it, went back (ledger: rolled_back, the deploy failed on "
+               f"{victim})", all(any(e["outcome"] == "rolled_back" and victim in e.get("reason", "")
+                                     for e in left[name]) for name in earlier)),
+              ("every api instance still serves the previous commit", lab.all_api_on(good))]
+    result = verdict(f"a release that crashes at start on {victim} only, after {', '.join(earlier)} moved",
+                     f"deploy fails, {victim} goes back in its call and the hosts before it go back, previous "
+                     "release serving everywhere, 0 failed requests", checks, loaded)
+    lab.commit_api(GOOD_API, "chaos: restore api")
+    lab.deploy()
+    return result
+
+
 def host_unreachable(lab):
     """The last staging host is stopped in the middle of a deploy, then started."""
     victim = lab.staging()[-1].name
@@ -258,5 +290,5 @@ def concurrent_deploys(lab, lock_timeout=10, retry_delay=1):
                    "naming the holder, changing nothing; 0 failed requests", checks, loaded)
 
 
-CASES = [rolling_deploy, every_service_no_retries, crash_at_start, health_never_ok, host_unreachable, killed_deploys,
-         concurrent_deploys]
+CASES = [rolling_deploy, every_service_no_retries, crash_at_start, health_never_ok, later_host_fails, host_unreachable,
+         killed_deploys, concurrent_deploys]
