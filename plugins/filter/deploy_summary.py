@@ -13,7 +13,8 @@ description:
     host (C(service_outcomes), C(service_releases), C(service_activation)) and C(deploy_failure), which the
     playbook sets when a host failed.
   - A host that failed names the service and gate that failed; a host that never activated (a later batch
-    after a failure, or a failure while preparing) says so.
+    after a failure, or a failure while preparing) says so, and so does a host lost during its activation
+    (V(unreachable)).
 positional: _input, services, environment, commit, branch, check_mode
 options:
   _input:
@@ -75,6 +76,8 @@ def host_lines(hostvars, services):
             done["outcome"], done["outcome"]))
     if failure and activation.get("failed") and activation.get("service"):
         outcomes[activation["service"]] = f"FAILED at gate '{activation.get('gate')}'"
+    if activation.get("unreachable"):  # lost during its activation: what it runs is not known
+        outcomes = dict.fromkeys(mine, "unreachable")
     lines = []
     for service in mine:
         outcome = outcomes.get(service) or ("not deployed" if failure else "not reached")

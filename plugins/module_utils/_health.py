@@ -17,6 +17,8 @@ Private to the collection: only its modules import this.
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from urllib.error import HTTPError, URLError
 
@@ -131,22 +133,40 @@ class Instance:
         return state
 
     def http_health(self):
+        """Ask the health endpoint (2 s at most). Given up as soon as the process asked dies: its
+        socket, which systemd holds, would keep the request in its backlog for the whole 2 s, and
+        meanwhile a release that crashes at start sits unseen in systemd's restart delay while the
+        connections that reach its socket wait too."""
         start = time.monotonic()
-        status, answer = None, {}
-        try:
-            with open_url(self.url, timeout=2, use_proxy=False) as response:
-                status = response.status
-                answer = json.loads(response.read() or b"{}")
-        except HTTPError as exc:
-            status = exc.code
-        except (URLError, OSError, ValueError):
-            pass
+        asked = {}
+        thread = threading.Thread(target=self._ask_health, args=(asked,), daemon=True)
+        thread.start()
+        # (a process that is already gone, or that this host does not show, is not watched)
+        pid = self.state.get("main_pid")
+        watched = f"/proc/{pid}" if pid and os.path.exists(f"/proc/{pid}") else None
+        while thread.is_alive():
+            thread.join(0.05)
+            if watched and not os.path.exists(watched):
+                break
+        status, answer = asked.get("status"), asked.get("answer", {})
         if not isinstance(answer, dict):  # JSON, but not an object: it names nothing
             answer = {}
         return {"url": self.url, "http_status": status, "asked": True,
                 "identity": answer.get(self.identity_field) if self.identity_field else None,
                 "version": answer.get(self.version_field),
                 "latency_ms": round((time.monotonic() - start) * 1000, 1)}
+
+    def _ask_health(self, asked):
+        """The health request itself, in its own thread (http_health): into `asked`, its
+        status and JSON answer."""
+        try:
+            with open_url(self.url, timeout=2, use_proxy=False) as response:
+                asked["status"] = response.status
+                asked["answer"] = json.loads(response.read() or b"{}")
+        except HTTPError as exc:
+            asked["status"] = exc.code
+        except (URLError, OSError, ValueError):
+            pass
 
     def no_answer(self):
         """What a probe of a unit that is not running finds: nothing asked."""

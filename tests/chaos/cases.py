@@ -77,7 +77,8 @@ def rolling_deploy(lab):
     phases = phases_of(samples, begin, end)
     checks = [("deploy succeeded", rc == 0),
               ("every api instance serves the new commit", lab.all_api_on(new)),
-              (f"{len(samples)} requests in {end - begin:.0f} s of deploy", len(samples) >= 3000)]
+              (f"{len(samples)} requests, {phases['during']['requests']} of them in {end - begin:.0f} s of deploy",
+               len(samples) >= 3000)]
     return verdict("rolling deploy of a new api under load", "0 failed requests, every instance on the new commit",
                    checks, loaded, phases)
 
@@ -153,34 +154,78 @@ def health_never_ok(lab):
     return bad_release(lab, "never turns healthy", "Service.health = lambda self: 1 / 0")
 
 
+def later_host_fails(lab):
+    """A release that crashes at start on the last staging host only: that host goes back in
+    its own activation call, and the hosts that moved before it in the run go back too
+    (deploy_on_failure=go_back), so that staging ends on one release; all under load."""
+    hosts = [h.name for h in lab.staging() if "api" in h.services]
+    victim, earlier = hosts[-1], hosts[:-1]
+    good = lab.head()
+    if not lab.all_api_on(good):
+        lab.deploy()
+    bad = lab.commit_api(api_with(f"if __import__('os').uname().nodename == {victim!r}:\n"
+                                  "    raise SystemExit('api: DATABASE_URL is not set on this host')"),
+                         f"chaos: crashes at start on {victim} only")
+    with Loaded(lab) as loaded:
+        rc, output = lab.deploy()
+    left = {name: [e for e in lab.ledger(name, "api") if e.get("commit") == bad and e.get("action") == "leave"]
+            for name in hosts}
+    checks = [("the deploy failed", rc != 0),
+              (f"{victim} failed its gate and went back in the same call",
+               "which is serving and healthy again" in output
+               and any(e["outcome"] == "failed" for e in left[victim])),
+              (f"{', '.join(earlier)}, deployed before it, went back (ledger: rolled_back, the deploy failed on "
+               f"{victim})", all(any(e["outcome"] == "rolled_back" and victim in e.get("reason", "")
+                                     for e in left[name]) for name in earlier)),
+              ("every api instance still serves the previous commit", lab.all_api_on(good))]
+    result = verdict(f"a release that crashes at start on {victim} only, after {', '.join(earlier)} moved",
+                     f"deploy fails, {victim} goes back in its call and the hosts before it go back, previous "
+                     "release serving everywhere, 0 failed requests", checks, loaded)
+    lab.commit_api(GOOD_API, "chaos: restore api")
+    lab.deploy()
+    return result
+
+
 def host_unreachable(lab):
     """The last staging host is stopped in the middle of a deploy, then started."""
     victim = lab.staging()[-1].name
     old = lab.head()
     new = lab.commit_api(GOOD_API, "chaos: deploy with a host lost")
     log = STATE / "chaos-unreachable.log"
-    with Loaded(lab) as loaded:
-        run = lab.start("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
-        # stop the host once the deploy reached it
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and run.running():
-            if f"[{victim}]" in run.text().split("TASK [Deploy one service]", 1)[-1]:
-                break
-            time.sleep(0.5)
-        lab.stop_host(victim)
-        rc = run.wait().rc
-        serving = [v for h, v in lab.api_versions().items() if h != victim]
-        lock_left = lab.lock_left()
-        started = lab.start_host(victim)
-        rc2 = lab.deploy()[0]
-    checks = [(f"{victim} stopped mid-deploy: the deploy failed", rc != 0),
-              ("the other hosts' api serve a whole release",
-               all(v in ([old, old], [new, new]) for v in serving)),
+    started = False
+    try:
+        with Loaded(lab) as loaded:
+            run = lab.start("deploy.yml", "-l", "staging", "-e", "services=api", log=log)
+            # stop the host once the deploy play reached it (the hosts before it activated)
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and run.running():
+                if judge.deploy_reached(run.text(), victim):
+                    break
+                time.sleep(0.5)
+            reached = judge.deploy_reached(run.text(), victim)
+            lab.stop_host(victim)
+            run = run.wait()
+            rc = run.rc
+            serving = lab.api_versions(but=[victim])
+            said_lost = judge.said(run.output)
+            lock_left = lab.lock_left()
+            started = lab.start_host(victim)
+            rc2 = lab.deploy()[0]
+    finally:
+        if not started:  # the cases after this one need it
+            lab.start_host(victim)
+    checks = [(f"{victim} stopped once the deploy play reached it", reached),
+              (f"{victim} stopped mid-deploy: the deploy failed", rc != 0),
+              # (unreachable, or its call cut off mid-answer: either way the run goes on to its end)
+              ("the run went on to its end: its summary, and the lost host failed by name",
+               "TASK [Summary]" in run.output and f"{victim}: the deploy failed (" in said_lost),
+              ("the hosts that moved before it went back (deploy_on_failure=go_back): their api serve the "
+               "previous commit", bool(serving) and all(v == [old, old] for v in serving.values())),
               ("the failed deploy left staging unlocked", lock_left is None)]
     checks += [(f"{victim} started again", started),
                ("a rerun converged", rc2 == 0 and lab.all_api_on(new))]
-    return verdict("a host unreachable mid-deploy", "deploy fails; after the host is back a rerun converges; "
-                   "0 failed requests", checks, loaded)
+    return verdict("a host unreachable mid-deploy", "deploy fails naming the lost host, the hosts before it go "
+                   "back; after the host is back a rerun converges; 0 failed requests", checks, loaded)
 
 
 def killed_deploys(lab, times=int(os.environ.get("CHAOS_KILLS", "10"))):
@@ -215,11 +260,21 @@ def killed_deploys(lab, times=int(os.environ.get("CHAOS_KILLS", "10"))):
                    "staging unlocked; each rerun converges; 0 failed requests", checks, loaded)
 
 
+WARM_UP = ("_ready_at, _health = __import__('time').monotonic() + 8, Service.health\n"
+           "Service.health = lambda self: _health(self) if __import__('time').monotonic() >= _ready_at "
+           "else {'service': 'api', 'status': 'warming up'}")
+
+
 def concurrent_deploys(lab, lock_timeout=10, retry_delay=1):
     """Two deploys of staging at once, the second started while the first
     holds the lock: the lock lets one through; the other waits out its lock
     timeout and is refused, naming the holder."""
-    new = lab.commit_api(GOOD_API, "chaos: two deploys at once")
+    # An api that answers its health without a version for its first WARM_UP seconds, so that its
+    # gates hold the first run (and the lock) for 4 x WARM_UP s and more: far past the other's
+    # start and lock_timeout, however fast the deploy is otherwise (a rolling api deploy takes
+    # about 10 s since the rebuild: the first run could end before the other gave up). Every
+    # request is still answered.
+    new = lab.commit_api(api_with(WARM_UP), "chaos: two deploys at once (an api that warms up for 8 s)")
     logs = [STATE / f"chaos-twin-{i}.log" for i in (1, 2)]
     args = ["-l", "staging", "-e", "services=api", "-e", f"deploy_lock_timeout={lock_timeout}",
             "-e", f"deploy_lock_retry_delay={retry_delay}"]
@@ -240,5 +295,5 @@ def concurrent_deploys(lab, lock_timeout=10, retry_delay=1):
                    "naming the holder, changing nothing; 0 failed requests", checks, loaded)
 
 
-CASES = [rolling_deploy, every_service_no_retries, crash_at_start, health_never_ok, host_unreachable, killed_deploys,
-         concurrent_deploys]
+CASES = [rolling_deploy, every_service_no_retries, crash_at_start, health_never_ok, later_host_fails, host_unreachable,
+         killed_deploys, concurrent_deploys]

@@ -14,6 +14,13 @@ DEPLOY_PLAY = "PLAY [Deploy] "
 LOCK_TASK = "TASK [Take the environment's deploy lock"
 
 
+def deploy_reached(output, host):
+    """Whether the deploy play reached `host`: a line of its own after the play began.
+    Its hosts go batch by batch (deploy_serial 1), so a host of a later batch shows
+    only once the hosts before it activated, and just before its own activation."""
+    return DEPLOY_PLAY in output and f"[{host}]" in output.split(DEPLOY_PLAY, 1)[1]
+
+
 @dataclass
 class Kill:
     """One SIGKILL sent `point` seconds into a deploy's deploy play."""

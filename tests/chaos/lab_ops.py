@@ -119,9 +119,11 @@ class Lab(driver.Lab):
                     found[(name, instance["unit"])] = {"pid": pid, "version": version, "environ": environ.split()}
         return found
 
-    def api_versions(self):
-        """{host: [commit of each api instance]} in staging."""
-        return self.serving("api")
+    def api_versions(self, but=()):
+        """{host: [commit of each api instance]} in staging, but on the hosts `but` names (a host
+        that is down cannot be asked)."""
+        return {name: [self.version(name, i) for i in driver.instances(driver.CATALOG, "api")]
+                for name in self.names("staging") if name not in but and "api" in self.by_name(name).services}
 
     def all_api_on(self, commit):
         return all(set(v) == {commit} for v in self.api_versions().values())

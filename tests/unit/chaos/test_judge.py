@@ -65,6 +65,16 @@ def test_a_lock_left_after_a_kill_fails_naming_its_holder(chaos):
     assert what == f"the lock was gone after 1/2 kills (the keeper released it); left: {HOLDER}"
 
 
+def test_a_host_is_reached_once_the_deploy_play_shows_it_not_when_the_plan_or_prepare_did(chaos):
+    reached = chaos.judge.deploy_reached
+    prepared = "PLAY [Prepare every host's releases] ***\nok: [stg-1]\nok: [stg-2]\n"
+    first_batch = prepared + "PLAY [Deploy] ***\nincluded: pakashop.infra.service for stg-1\nchanged: [stg-1]\n"
+    assert not reached(prepared, "stg-2")
+    assert not reached(first_batch, "stg-2")
+    assert reached(first_batch + "PLAY [Deploy] ***\nincluded: pakashop.infra.service for stg-2\nok: [stg-2]\n",
+                   "stg-2")
+
+
 def twin_verdicts(chaos, runs, lock=None, lock_timeout=10):
     return [good for _what, good in chaos.judge.twin_checks(runs, lock or LOCK, lock_timeout, retry_delay=1)]
 

@@ -62,3 +62,15 @@ def test_the_summary_names_the_failed_gate_and_the_hosts_never_reached():
     assert lines[2].split() == ["stg-1", "gateway", "unchanged", "r-gw"]
     assert lines[3] == "stg-1: api: gate 'health' failed"
     assert lines[4].split() == ["stg-2", "api", "not", "reached"]
+
+
+def test_the_summary_says_a_host_lost_during_its_activation_runs_what_is_not_known():
+    hosts = [{"inventory_hostname": "stg-2", "pakashop_services": ["api", "moderation"],
+              "service_outcomes": {"api": "unchanged", "moderation": "unchanged"},
+              "service_releases": {"api": {"release": "r-api"}},
+              "service_activation": {"unreachable": True, "changed": False, "msg": "ssh: No route to host"},
+              "deploy_failure": "stg-2 could not be reached during its activation"}]
+    lines = deploy_summary(hosts, ["api", "moderation"], "staging", "3f4a2761c0ffee", "main")
+    assert lines[1].split() == ["stg-2", "api", "unreachable", "r-api"]
+    assert lines[2].split() == ["stg-2", "moderation", "unreachable"]
+    assert lines[3] == "stg-2: stg-2 could not be reached during its activation"

@@ -4,9 +4,15 @@ notify (what the instance told systemd: READY=1 and its STATUS=) and command
 (a command run as the service's user). systemctl and runuser are the stand-ins
 of tests/unit/plugins/conftest.py; the readiness command runs for real, as the
 user running the tests. HTTP health is tested through service_health
-(tests/unit/plugins/modules/test_service_health.py)."""
+(tests/unit/plugins/modules/test_service_health.py), but for what its probe
+does when the process it asks dies meanwhile (last section)."""
 
+import http.server
+import json
+import os
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -209,3 +215,51 @@ def test_a_target_without_readiness_is_gated_on_http(stand_in):
               "version_field": "version", "expected_version": COMMIT}
     instance = Instance(Module(stand_in()), 2, target)
     assert (instance.readiness, instance.url) == ("http", "http://127.0.0.1:8101/healthz")
+
+
+# --- http --------------------------------------------------------------------
+
+def test_an_http_probe_gives_up_as_soon_as_the_process_it_asks_dies():
+    """Its socket (systemd's) keeps listening with nobody to accept: the request would wait
+    in the backlog for the probe's whole 2 s while the crashed release sits in systemd's
+    restart delay, unseen by the gate."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen(8)
+        instance = Instance(Module({}), 1, {
+            "service": "api", "readiness": "http", "port": held.getsockname()[1], "health_path": "/healthz",
+            "identity_field": "service", "version_field": "version", "expected_version": COMMIT})
+        dying = subprocess.Popen(["sleep", "0.3"])  # pylint: disable=consider-using-with
+        threading.Thread(target=dying.wait).start()  # reaped at once, as systemd reaps its services
+        instance.state = {"main_pid": dying.pid}
+        started = time.monotonic()
+        answer = instance.http_health()
+    assert time.monotonic() - started < 1.5
+    assert answer["http_status"] is None and answer["version"] is None
+
+
+def test_an_http_probe_of_a_live_process_waits_for_its_answer():
+    answers = []
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # pylint: disable=invalid-name
+            time.sleep(0.3)  # slower than the probe looks at the process
+            body = json.dumps({"service": "api", "version": COMMIT}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            answers.append(self.path)
+
+        def log_message(self, *_args):
+            pass
+
+    with http.server.HTTPServer(("127.0.0.1", 0), Health) as server:
+        threading.Thread(target=server.handle_request).start()
+        instance = Instance(Module({}), 1, {
+            "service": "api", "readiness": "http", "port": server.server_address[1], "health_path": "/healthz",
+            "identity_field": "service", "version_field": "version", "expected_version": COMMIT})
+        instance.state = {"main_pid": os.getpid()}
+        answer = instance.http_health()
+    assert (answer["http_status"], answer["identity"], answer["version"]) == (200, "api", COMMIT)
+    assert answers == ["/healthz"]
