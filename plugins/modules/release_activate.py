@@ -217,6 +217,11 @@ went_back:
   returned: failure at a gate
   type: list
   elements: str
+back_healthy:
+  description: Whether every service that went back passed its gates again on the release it went back to
+    (a host behind target groups is registered back only then).
+  returned: failure at a gate
+  type: bool
 journal:
   description: The last journal lines of the failed instance.
   returned: failure at a gate
@@ -338,6 +343,7 @@ class Activation:
         self.restarted_units = []
         self.verdict_lines = []
         self.warnings = []
+        self.back_healthy = False
 
     # --- systemd ------------------------------------------------------------
 
@@ -542,6 +548,7 @@ class Activation:
                 service.record(service.before, "confirm", ACTIVE)
                 service.save_ledger()
         back = ", ".join(f"{s.name} to {s.before}" for s in movers)
+        self.back_healthy = not unwell
         if unwell:
             return (f"Went back ({back}), but it is not healthy either: "
                     + "; ".join(i.verdict() for i in unwell))
@@ -623,6 +630,7 @@ def run(module):
                 + " | ".join(journal[-5:]),
             changed=True, service=service, gate=failed[0].gate, journal=journal,
             went_back=[f"{s.name}/{s.before}" for s in activation.services if s.outcome == "went_back"],
+            back_healthy=activation.back_healthy,
             services=activation.summary(), restarted=activation.restarted_units,
             failed_gates=result["failed_gates"], verdicts=activation.verdict_lines, diff=diff)
     recorded = activation.confirm()

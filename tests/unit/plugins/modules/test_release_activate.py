@@ -68,6 +68,7 @@ def test_a_crash_at_start_goes_back_to_the_previous_code_and_configuration(run_g
     assert result["failed"]
     assert (result["service"], result["gate"]) == ("api", "unit")
     assert "Went back (api to " + OLD_ID + "), which is serving and healthy again" in result["msg"]
+    assert result["back_healthy"] is True  # a host behind target groups is registered back
     assert host.current("api") == OLD_ID
     assert host.installed("api") == old_files, "the env file and the units are the previous release's again"
     assert restarts(calls) == ["pakashop-api@1.service", "pakashop-api@1.service"]  # api@2 never left
