@@ -67,7 +67,10 @@ options:
             earlier release whose outcome is C(active) in the ledger.
         type: str
       rollback:
-        description: Go back to an earlier release; the release left is recorded C(rolled_back).
+        description:
+          - Go back to an earlier release; the release left is recorded C(rolled_back).
+          - Without O(services[].release), the previous good release from the ledger; a service that the last
+            deploy left alone (the ledger's newest entry is a C(serve) of the current release) stays where it is.
         type: bool
         default: false
       serves:
@@ -302,6 +305,9 @@ class Service:
                 raise Refusal(f"{self.name}: release {spec['release']} is not prepared on the host (missing or "
                               "unfinished): prepare it first (pakashop.infra.release_prepare)")
             return spec["release"]
+        if not spec["release"] and current and self.entries and self.entries[-1].get("release") == current \
+                and self.entries[-1].get("action") == "serve":
+            return current  # the last deploy left this service alone (a `serve` entry): so does a rollback
         target = spec["release"] or previous_good(self.entries, current)
         complete = [r for r in self.tree.release_ids() if self.tree.is_complete(r)]
         if current is None or target is None or target not in complete:

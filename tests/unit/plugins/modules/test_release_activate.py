@@ -208,6 +208,23 @@ def test_a_rollback_with_nowhere_to_go_is_refused(run_gated, host, api):
     assert restarts(calls) == []
 
 
+def test_a_rollback_leaves_a_service_that_the_last_deploy_left_alone(run_gated, host, api):
+    files = unit_files("api", api.base, 2, "NEW=1\n")
+    host.release("api", OLD_ID, OLD, unit_files("api", api.base, 2, "OLD=1\n"))
+    host.release("api", NEW_ID, NEW, files)
+    host.activate("api", NEW_ID, files)
+    host.write_ledger("api", [{"release": OLD_ID, "outcome": "active", "commit": OLD},
+                              {"release": NEW_ID, "action": "confirm", "outcome": "active", "commit": NEW},
+                              {"release": NEW_ID, "action": "serve", "outcome": "active", "commit": NEW,
+                               "serves": "9" * 40}])
+    before = host.ledger("api")
+    service = {"service": "api", "rollback": True, "instances": 2, "port": api.base, "socket": True}
+    result, calls = run_gated("release_activate", args(host, [service]))
+    assert not result.get("failed") and not result["changed"], result
+    assert host.current("api") == NEW_ID and restarts(calls) == [] and host.ledger("api") == before
+    assert result["services"][0]["outcome"] == "unchanged"
+
+
 def test_a_release_made_before_releases_carried_configuration_keeps_it_when_left(run_gated, host, api):
     old_files, new_files, service = api_on(host, api)
     legacy = host.root / "api/releases" / OLD_ID / ".pakashop"
