@@ -88,6 +88,17 @@ options:
         type: list
         elements: str
         default: []
+      config:
+        description:
+          - In check mode, the configuration of a release that the run would prepare (not on the host yet), each
+            file's content by its name as M(pakashop.infra.release_prepare) takes it, without the env file (it
+            holds secrets); the diff shows it. Outside check mode a release must be prepared, and its own
+            configuration is used.
+        type: dict
+      env_checksum:
+        description:
+          - With O(services[].config), the SHA-1 of the planned env file, which tells whether it would change.
+        type: str
       port:
         description: The port of instance 1; instance I(i) listens on C(port) + I(i) - 1.
         type: int
@@ -232,6 +243,7 @@ journal:
   elements: str
 """
 
+import hashlib
 import os
 import signal
 
@@ -254,6 +266,8 @@ SERVICE_OPTIONS = {
     "reason": {"type": "str"},
     "instances": {"type": "int", "default": 1},
     "after": {"type": "list", "elements": "str", "default": []},
+    "config": {"type": "dict"},
+    "env_checksum": {"type": "str"},
 }
 ARGUMENT_SPEC = {
     **GATE_ARGUMENT_SPEC,
@@ -291,6 +305,8 @@ class Service:
         self.meta = self.tree.metadata(self.target)
         self.commit = self.meta.get("commit")
         self.files = release_files(self.tree.path(self.target))
+        if self.files is None and self.module.check_mode and not self.tree.is_complete(self.target):
+            self.files = self.planned_files()
         self.written, self.removed = self.host.install(self.files, check_mode=True) if self.files is not None else ([], [])
         self.restarted = []   # instance indexes restarted on the target
         self.stopped = []     # instance indexes beyond the count, stopped and disabled
@@ -301,7 +317,8 @@ class Service:
     def choose_target(self):
         spec, current = self.spec, self.before
         if not spec["rollback"]:
-            if not self.tree.is_complete(spec["release"]):
+            # In check mode nothing was prepared: a release this run would prepare is taken as it is planned.
+            if not self.tree.is_complete(spec["release"]) and not self.module.check_mode:
                 raise Refusal(f"{self.name}: release {spec['release']} is not prepared on the host (missing or "
                               "unfinished): prepare it first (pakashop.infra.release_prepare)")
             return spec["release"]
@@ -315,6 +332,19 @@ class Service:
                 f"from {current or 'nothing'}: no earlier good release"
             raise Refusal(f"{self.name} cannot go back {where}; releases here: {', '.join(complete) or 'none'}")
         return target
+
+    def planned_files(self):
+        """In check mode, the configuration of a release the run would prepare: its planned files, and the
+        env file as the host has it when the checksums agree (else a stand-in that differs; never shown)."""
+        if self.spec["config"] is None:
+            return None
+        files = dict(self.spec["config"])
+        if self.spec["env_checksum"]:
+            present = self.host.installed().get(ENV)
+            same = present is not None and \
+                hashlib.sha1(present.encode("utf-8")).hexdigest() == self.spec["env_checksum"]  # nosec: a checksum
+            files[ENV] = present if same else f"(planned: {self.spec['env_checksum']})"
+        return files
 
     @property
     def reconfigured(self):

@@ -3,6 +3,7 @@ release trees, ledgers, env files and units in real files; the instances'
 health on loopback and systemctl a stand-in (conftest.py, systemd_stand_in.py).
 The real systemd runs on the lab's hosts in the integration tests."""
 
+import hashlib
 import json
 
 import pytest
@@ -171,6 +172,23 @@ def test_check_mode_says_what_would_change_and_changes_nothing(run_gated, host, 
     texts = json.dumps(result["diff"])
     assert OLD_ID in texts and NEW_ID in texts
     assert "NEW=1" not in texts and "OLD=1" not in texts, "an env file's content (secrets) is never shown"
+
+
+def test_check_mode_takes_a_release_the_run_would_prepare_and_shows_its_configuration(run_gated, host, api):
+    old_files = unit_files("api", api.base, 2, "OLD=1\n")
+    host.release("api", OLD_ID, OLD, old_files)
+    host.activate("api", OLD_ID, old_files)
+    planned = {k: v for k, v in unit_files("api", api.base, 3, "NEW=1\n").items() if k != "env"}
+    service = {"service": "api", "release": NEW_ID, "instances": 3, "port": api.base, "socket": True,
+               "config": planned, "env_checksum": hashlib.sha1(b"NEW=1\n").hexdigest()}
+    result, calls = run_gated("release_activate", {**args(host, [service]), "_ansible_check_mode": True,
+                                                   "_ansible_diff": True})
+    assert not result.get("failed") and result["changed"], result
+    assert result["services"][0]["outcome"] == "activated"
+    assert host.current("api") == OLD_ID and host.installed("api") == old_files and restarts(calls) == []
+    texts = json.dumps(result["diff"])
+    assert "Environment=PORT=" + str(api.base + 2) in texts and "OLD=1" not in texts
+    assert "/api.env" in texts, "the env file would change (its checksum differs), its content unsaid"
 
 
 def test_a_release_that_is_not_prepared_is_refused_before_anything_changes(run_gated, host, api):
