@@ -110,7 +110,7 @@ def test_every_deploy_task_makes_only_what_service_drift_checks():
 
 def test_the_deploy_path_is_walked_whole():
     files = {file for file, _task in deploy_tasks()}
-    assert files == {"main.yml", "prepare.yml", "plan.yml", "host.yml", "layout.yml", "activate.yml",
+    assert files == {"main.yml", "prepare.yml", "plan.yml", "host.yml", "layout.yml", "activate.yml", "activate_releases.yml",
                      "activation.yml", "target_groups.yml", "target_group_member.yml"}
 
 
