@@ -12,7 +12,7 @@ description:
     services, or a list of single results) and says, for every instance that failed a gate, why,
     in the words a promotion refusal uses, for example V(stg-1 pakashop-api@2 serves 0123456789ab).
   - With O(releases) and O(commit), a service whose current release does not serve O(commit) (its ledger
-    does not record it: the commit was not deployed to the host) says so too, for example
+    does not record it, as the commit was not deployed to the host) says so too, for example
     V(stg-1 api serves 0123456789ab).
   - Instances that passed every gate say nothing, so an empty list means the host is verified.
 positional: _input, host, releases, commit
