@@ -498,7 +498,7 @@ class Activation:
         """Restart in waves behind the gates; the failed instances of the first wave that fails, or []."""
         order = levels([(s.name, s.spec["after"]) for s in self.services])
         by_name = {s.name: s for s in self.services}
-        for index in range(1, max(s.spec["instances"] for s in self.services) + 1):
+        for index in range(1, max((s.spec["instances"] for s in self.services), default=0) + 1):
             for level in order:
                 batch = [(by_name[name], by_name[name].instance(index, restart_socket=by_name[name].socket_changed))
                          for name in level if by_name[name].spec["instances"] >= index

@@ -147,6 +147,13 @@ def test_nothing_to_do_changes_nothing(run_gated, host, api):
     assert restarts(calls) == [] and host.ledger("api") == before
 
 
+def test_a_host_that_runs_none_of_the_services_asked_changes_nothing(run_gated, host):
+    """rollback.yml -e services=moderation reaches a host without moderation with no services."""
+    result, calls = run_gated("release_activate", args(host, []))
+    assert not result.get("failed") and not result["changed"], result
+    assert result["services"] == [] and restarts(calls) == []
+
+
 def test_a_release_that_serves_a_later_commit_gets_a_ledger_entry_and_no_restart(run_gated, host, api):
     files = unit_files("api", api.base, 2, "NEW=1\n")
     host.release("api", NEW_ID, NEW, files)
