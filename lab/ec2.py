@@ -81,7 +81,11 @@ class Endpoint(Daemon):
         wanted = {h.name for h in hosts}
         stale = [i["InstanceId"] for name, i in known.items() if name not in wanted]
         if stale:
-            ec2.terminate_instances(InstanceIds=stale)
+            # Stopped and out of the project, not terminated: the local endpoint (moto) never frees
+            # a terminated instance's address, and a later `lab up` may want the host back (it
+            # matches it on its Name and address, starts it and tags it again).
+            ec2.stop_instances(InstanceIds=stale)
+            ec2.create_tags(Resources=stale, Tags=[{"Key": "Project", "Value": f"{self.project}-retired"}])
         log(f"local EC2 endpoint {self.url} describes {len(hosts)} lab instances")
 
     def ensure_target_groups(self, hosts, subnet, service="gateway"):
