@@ -35,11 +35,14 @@ from lab.config import CHECKOUT, STATE, lab_hosts, load_config
 if not any(isinstance(f, _AnsibleCollectionFinder) for f in sys.meta_path):
     _AnsibleCollectionFinder(paths=[str(CHECKOUT / ".cache/collections")])._install()
 from ansible_collections.pakashop.infra.plugins.module_utils._catalog import entry, instances  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
+from ansible_collections.pakashop.infra.plugins.module_utils._release import serving as ledger_serves  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
 
 BIN = Path(sys.executable).parent
 LOCK_TABLE = "pakashop-deploy-locks"  # in the lab's endpoint (inventories/lab/group_vars/all/lab.yml)
-# The lab's catalog, as the playbooks read it.
-CATALOG = yaml.safe_load((CHECKOUT / "inventories/group_vars/all/services.yml").read_text())["pakashop_service_catalog"]
+# The lab's catalog, as the playbooks read it, and the folders shipped with every service.
+_SERVICES = yaml.safe_load((CHECKOUT / "inventories/group_vars/all/services.yml").read_text())
+CATALOG = _SERVICES["pakashop_service_catalog"]
+SHARED_SOURCE_PATHS = _SERVICES.get("pakashop_shared_source_paths", [])
 # Each run's private data dir while it runs (runs_dir moves it).
 RUNS = STATE / "runs"
 # ansible-runner's names for the PLAY RECAP's columns.
@@ -247,7 +250,33 @@ class Lab:
         return {name: [self.version(name, i) for i in instances(CATALOG, service)]
                 for name in self.names(environment) if service in self.by_name(name).services}
 
+    def serves(self, service, environment="staging", root="/opt/pakashop"):
+        """{host: the environment's commit that the service's current release serves}, as the
+        host's ledger records it: the newest `serves` of that release, else the commit it was
+        built from. A release that a later commit left alone serves that commit too, while its
+        health and REVISION still name the commit it was built from."""
+        found = {}
+        for name in self.names(environment):
+            if service not in self.by_name(name).services:
+                continue
+            current = os.path.basename(self.host(name).file(f"{root}/{service}/current").linked_to or "")
+            found[name] = ledger_serves(self.ledger(name, service), current)
+        return found
+
+    def pids(self, service, environment="staging"):
+        """{host: [MainPID of each instance]} of a service on the environment's hosts."""
+        units = " ".join(f"pakashop-{service}@{i['index']}.service" for i in instances(CATALOG, service))
+        return {name: self.host(name).run(f"systemctl show -p MainPID --value {units}").stdout.split()
+                for name in self.names(environment) if service in self.by_name(name).services}
+
     # --- the origin ----------------------------------------------------------
+
+    def built_from(self, service, ref="main"):
+        """The commit a release of the service made at `ref` is built from (its REVISION and the
+        version its health reports): the last one that changed its folders."""
+        paths = [CATALOG[service]["source_path"], *SHARED_SOURCE_PATHS]
+        return subprocess.run(["git", "-C", self.origin, "log", "-1", "--format=%H", ref, "--", *paths],
+                              check=True, capture_output=True, text=True).stdout.strip()
 
     def git(self, *args):
         return subprocess.run(["git", "-C", self._work, *args], check=True, capture_output=True,

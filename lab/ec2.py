@@ -81,8 +81,22 @@ class Endpoint(Daemon):
         wanted = {h.name for h in hosts}
         stale = [i["InstanceId"] for name, i in known.items() if name not in wanted]
         if stale:
-            ec2.terminate_instances(InstanceIds=stale)
+            # Stopped and out of the project, not terminated: the local endpoint (moto) never frees
+            # a terminated instance's address, and a later `lab up` may want the host back (it
+            # matches it on its Name and address, starts it and tags it again).
+            ec2.stop_instances(InstanceIds=stale)
+            ec2.create_tags(Resources=stale, Tags=[{"Key": "Project", "Value": f"{self.project}-retired"}])
+            self._leave_target_groups(stale)  # as AWS takes a terminated instance out of them
         log(f"local EC2 endpoint {self.url} describes {len(hosts)} lab instances")
+
+    def _leave_target_groups(self, instance_ids):
+        elbv2 = boto3.client("elbv2", endpoint_url=self.url, region_name=self.region, **CREDENTIALS)
+        for group in elbv2.describe_target_groups()["TargetGroups"]:
+            arn = group["TargetGroupArn"]
+            members = {d["Target"]["Id"] for d in elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]}
+            leaving = [{"Id": i} for i in instance_ids if i in members]
+            if leaving:
+                elbv2.deregister_targets(TargetGroupArn=arn, Targets=leaving)
 
     def ensure_target_groups(self, hosts, subnet, service="gateway"):
         """A target group pakashop-<env>-<service> per environment, with the

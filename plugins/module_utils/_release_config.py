@@ -127,7 +127,8 @@ def validate_names(service, files):
 
 
 def _read(path):
-    with open(path, encoding="utf-8") as handle:
+    # newline="": the bytes as they are (an env value may hold \r\n, which universal newlines would change).
+    with open(path, encoding="utf-8", newline="") as handle:
         return handle.read()
 
 

@@ -69,7 +69,10 @@ options:
             earlier release whose outcome is C(active) in the ledger.
         type: str
       rollback:
-        description: Go back to an earlier release; the release left is recorded C(rolled_back).
+        description:
+          - Go back to an earlier release; the release left is recorded C(rolled_back).
+          - Without O(services[].release), the previous good release from the ledger; a service that the last
+            deploy left alone (the ledger's newest entry is a C(serve) of the current release) stays where it is.
         type: bool
         default: false
       serves:
@@ -223,6 +226,11 @@ went_back:
   returned: failure at a gate
   type: list
   elements: str
+back_healthy:
+  description: Whether every service that went back passed its gates again on the release it went back to
+    (a host behind target groups is registered back only then).
+  returned: failure at a gate
+  type: bool
 journal:
   description: The last journal lines of the failed instance.
   returned: failure at a gate
@@ -307,6 +315,9 @@ class Service:
                 raise Refusal(f"{self.name}: release {spec['release']} is not prepared on the host (missing or "
                               "unfinished): prepare it first (pakashop.infra.release_prepare)")
             return spec["release"]
+        if not spec["release"] and current and self.entries and self.entries[-1].get("release") == current \
+                and self.entries[-1].get("action") == "serve":
+            return current  # the last deploy left this service alone (a `serve` entry): so does a rollback
         target = spec["release"] or previous_good(self.entries, current)
         complete = [r for r in self.tree.release_ids() if self.tree.is_complete(r)]
         if current is None or target is None or target not in complete:
@@ -350,6 +361,7 @@ class Activation:
         self.warnings = []
         self.timings = []
         self.clock = time.monotonic()
+        self.back_healthy = False  # set by go_back
 
     def timed(self, step):
         """Note the seconds since the last step as `step`'s."""
@@ -485,7 +497,7 @@ class Activation:
         instances of one service are never out at once."""
         order = levels([(s.name, s.spec["after"]) for s in self.services])
         by_name = {s.name: s for s in self.services}
-        for index in range(1, max(s.spec["instances"] for s in self.services) + 1):
+        for index in range(1, max((s.spec["instances"] for s in self.services), default=0) + 1):
             batches = [[(by_name[name], by_name[name].instance(index, restart_socket=by_name[name].socket_changed))
                         for name in level if by_name[name].spec["instances"] >= index
                         and self.due(by_name[name], index, unhealthy)] for level in order]
@@ -578,6 +590,7 @@ class Activation:
                 service.record(service.before, "confirm", ACTIVE)
                 service.save_ledger()
         back = ", ".join(f"{s.name} to {s.before}" for s in movers)
+        self.back_healthy = not unwell
         if unwell:
             return (f"Went back ({back}), but it is not healthy either: "
                     + "; ".join(i.verdict() for i in unwell))
@@ -671,6 +684,7 @@ def run(module):
                 + " | ".join(journal[-8:]),
             changed=True, service=service, gate=failed[0].gate, journal=journal,
             went_back=[f"{s.name}/{s.before}" for s in activation.services if s.outcome == "went_back"],
+            back_healthy=activation.back_healthy,
             services=activation.summary(), restarted=activation.restarted_units,
             failed_gates=result["failed_gates"], verdicts=activation.verdict_lines, diff=diff,
             timings=activation.timings)

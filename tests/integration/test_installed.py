@@ -95,8 +95,9 @@ def test_the_installed_collection_deploys_the_lab_from_outside_the_checkout(lab,
     assert deploy.rc == 0, deploy.output[-3000:]
     head = lab.head("main")
     for service in ("gateway", "api"):
-        assert {h: set(v) for h, v in lab.serving(service).items()} == \
-            {h: {head} for h in lab.names("staging") if service in lab.by_name(h).services}
+        hosts = [h for h in lab.names("staging") if service in lab.by_name(h).services]
+        assert lab.serves(service) == {h: head for h in hosts}
+        assert {h: set(v) for h, v in lab.serving(service).items()} == {h: {lab.built_from(service, head)} for h in hosts}
     assert lab.lock("staging") is None
     after = listing(install)
     assert after == before, (f"written into the install: "

@@ -8,17 +8,23 @@ from conftest import CHECKOUT
 GOOD_API = (CHECKOUT / "examples/backend/api/main.py").read_text()
 
 
-def redeploy_head(lab):
-    run = lab.playbook("deploy.yml", "-l", "staging")
+def redeploy_head(lab, service=None):
+    """Staging on the head of main again: only `service` when it is the only one a test moved."""
+    run = lab.playbook("deploy.yml", "-l", "staging", *(["-e", f"services={service}"] if service else []))
     assert run.rc == 0, run.output[-3000:]
 
 
 def test_fast_rollback_works_with_the_git_remote_gone(staging):
     lab = staging
-    before = lab.head("main")
+    api_before = lab.serving("api")
     after = lab.commit("main", {"api/main.py": GOOD_API + f"# {time.time()}\n"}, "api: new release")
+    others = ("gateway", "notifications", "moderation")
+    left_alone = {service: (lab.serving(service), lab.pids(service)) for service in others}
     redeploy_head(lab)
     assert all(v == [after, after] for v in lab.serving("api").values())
+    # a commit that changes only api/ moves only the api; the others serve it from the release they have
+    assert {service: (lab.serving(service), lab.pids(service)) for service in others} == left_alone
+    assert all(set(lab.serves(service).values()) == {after} for service in others)
 
     gone = lab.origin.with_name("backend.git.gone")
     lab.origin.rename(gone)
@@ -28,14 +34,15 @@ def test_fast_rollback_works_with_the_git_remote_gone(staging):
         gone.rename(lab.origin)
 
     assert run.rc == 0, run.output[-3000:]
-    assert all(v == [before, before] for v in lab.serving("api").values())
+    assert lab.serving("api") == api_before
     for name in lab.serving("api"):
         entries = lab.ledger(name, "api")
         left = [e for e in entries if e.get("commit") == after][-1]
         assert left["outcome"] == "rolled_back"
-        assert entries[-1]["outcome"] == "active" and entries[-1]["commit"] == before
-    assert all(v == [before] for v in lab.serving("gateway").values())
-    redeploy_head(lab)
+        assert entries[-1]["outcome"] == "active" and [entries[-1]["commit"]] * 2 == api_before[name]
+    # the services the deploy left alone stay as they are: nothing to go back to
+    assert {service: (lab.serving(service), lab.pids(service)) for service in others} == left_alone
+    redeploy_head(lab, "api")
     assert all(v == [after, after] for v in lab.serving("api").values())
 
 
@@ -74,7 +81,7 @@ def test_a_rollback_to_a_named_release_moves_every_host_at_once(staging):
         assert all(v == [good[older]] * 2 for v in lab.serving("api").values())
         assert all(path.endswith(older) for path in currents(lab).values())
     finally:
-        redeploy_head(lab)
+        redeploy_head(lab, "api")
 
 
 def test_a_rollback_that_cannot_go_back_stops_at_the_first_host_and_changes_nothing(staging):
@@ -86,7 +93,8 @@ def test_a_rollback_that_cannot_go_back_stops_at_the_first_host_and_changes_noth
     # a host the run stopped before is not even in the recap
     failed = [name for name in before if run.recap.get(name, {}).get("failed")]
     assert len(failed) == 1, f"the rollback went on past the failed host: {run.recap}"
-    assert f"api on {failed[0]} cannot go back to 20200101T000000Z-0000000: it is not on the host" in run.said
+    assert (f"{failed[0]}: the rollback failed (api cannot go back to 20200101T000000Z-0000000: "
+            "it is not on the host") in run.said
     assert currents(lab) == before and ledgers(lab) == entries
     assert lab.lock("staging") is None
 
@@ -145,7 +153,7 @@ def test_status_writes_the_table_as_json_and_markdown_and_shows_drift(staging, t
     try:
         run = lab.playbook("status.yml", "-e", f"status_output_dir={tmp_path}")
     finally:
-        redeploy_head(lab)
+        redeploy_head(lab, "api")
     assert run.rc == 0, run.output[-3000:]
     report = json.loads((tmp_path / "status.json").read_text())
     rows = {(r["environment"], r["service"], r["host"]): r for r in report["rows"]}
@@ -197,6 +205,7 @@ def test_a_service_root_that_is_not_the_default_reaches_rollback_verify_and_stat
         assert run.rc == 0, run.output[-3000:]
         assert host.file("/srv/pakashop/moderation/current").linked_to.startswith("/srv/pakashop/moderation/releases/")
         assert lab.serving("moderation") == {name: [later]}
+        assert lab.serves("moderation", root="/srv/pakashop") == {name: later}
 
         # /opt/pakashop still has the earlier release current: verify and
         # status are right only if they read the same root as the deploy
@@ -212,11 +221,12 @@ def test_a_service_root_that_is_not_the_default_reaches_rollback_verify_and_stat
         # the rollback finds the earlier release under the same root, and its verify passes
         run = lab.playbook("rollback.yml", "-l", "staging", *elsewhere)
         assert run.rc == 0, run.output[-3000:]
-        assert lab.serving("moderation") == {name: [first]}
+        assert lab.serving("moderation") == {name: [lab.built_from("moderation", first)]}
         assert "Every checked service is healthy." in run.said
     finally:
         lab.playbook("deploy.yml", "-l", "staging", *elsewhere, *stopped)
-        redeploy_head(lab)
+        redeploy_head(lab, "moderation")
         host.run("rm -rf /srv/pakashop")
     assert host.file("/opt/pakashop/moderation/current").linked_to.startswith("/opt/pakashop/moderation/releases/")
-    assert lab.serving("moderation") == {name: [lab.head("main")]}
+    assert lab.serving("moderation") == {name: [lab.built_from("moderation")]}
+    assert lab.serves("moderation") == {name: lab.head("main")}

@@ -42,11 +42,15 @@ def test_a_preview_deploy_without_release_ref_is_refused_and_changes_nothing(pre
 
 
 def test_every_instance_on_the_preview_host_serves_the_feature_branch(preview):
+    """Each service serves the branch's head from its release of it, which answers the commit
+    that last changed its folders (the feature commit changes none of them)."""
     lab = preview["lab"]
     for name in lab.names("preview"):
         for service in lab.by_name(name).services:
+            built_from = lab.built_from(service, preview["commit"])
             versions = lab.serving(service, "preview")[name]
-            assert versions and all(v == preview["commit"] for v in versions), f"{name}: {service} answers {versions}"
+            assert versions and all(v == built_from for v in versions), f"{name}: {service} answers {versions}"
+            assert lab.serves(service, "preview")[name] == preview["commit"]
 
 
 def test_current_and_the_ledger_on_the_preview_host_name_the_release(preview):
@@ -55,9 +59,11 @@ def test_current_and_the_ledger_on_the_preview_host_name_the_release(preview):
         host = lab.host(name)
         for service in lab.by_name(name).services:
             current = host.file(f"/opt/pakashop/{service}/current").linked_to
-            assert host.file(f"{current}/REVISION").content_string.strip() == preview["commit"]
+            built_from = lab.built_from(service, preview["commit"])
+            assert host.file(f"{current}/REVISION").content_string.strip() == built_from
             last = lab.ledger(name, service)[-1]
-            assert last["commit"] == preview["commit"] and last["outcome"] == "active"
+            assert (last["commit"], last["serves"], last["outcome"]) == (built_from, preview["commit"], "active")
+            assert last["branch"] == BRANCH
             assert current == f"/opt/pakashop/{service}/releases/{last['release']}"
     assert preview["commit"][:7] in preview["run"].said
     assert lab.lock("preview") is None

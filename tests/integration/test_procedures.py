@@ -57,7 +57,8 @@ def test_a_second_deploy_of_an_environment_waits_then_names_the_holder(lab):
     """Two real deploys of staging at once: the second tries again every second
     for its bounded wait, then gives up naming the first; the first finishes
     and releases the lock."""
-    commit = lab.commit("main", {"docs/release.md": "release 2\n"}, "Release 2")
+    # an api change: the first deploy restarts the api, which takes longer than the second's wait
+    commit = lab.commit("main", {"docs/release.md": "release 2\n", "api/RELEASE": "release 2\n"}, "Release 2")
     first, second = lab.while_locked("deploy.yml", ["-l", "staging"],
                                      ["-l", "staging", "-e", "deploy_lock_timeout=4",
                                       "-e", "deploy_lock_retry_delay=1"])
@@ -69,10 +70,11 @@ def test_a_second_deploy_of_an_environment_waits_then_names_the_holder(lab):
     assert first.rc == 0, first.output[-3000:]
     assert lab.lock("staging") is None
     summary = first.output
-    assert f"staging: commit {commit[:12]} (main), release " in summary
+    assert f"staging: commit {commit[:12]} (main)" in summary
     for name in lab.names("staging"):
         for service in lab.by_name(name).services:
-            assert f"{name:12} {service:16} deployed" in summary
+            outcome = "deployed" if service == "api" else "unchanged"  # the commit changes only api/
+            assert f"{name:12} {service:16} {outcome}" in summary
 
 
 def test_promote_refuses_while_a_staging_instance_is_down(lab):
@@ -145,8 +147,10 @@ def test_hotfix_sync_merges_and_deploys_staging(lab):
     assert origin_git(lab, "rev-list", "--parents", "-n", "1", merged).split()[1:] == [feature, hotfix]
     assert "by a merge" in run.said and "Hotfix 2" in run.said
     assert lab.head("production") == hotfix
+    # the merge changes no service's folders: each serves it from the release it has
     for name in lab.names("staging"):
-        assert health(lab, name, lab.port("api"))["version"] == merged
+        assert health(lab, name, lab.port("api"))["version"] == lab.built_from("api", merged)
+    assert set(lab.serves("api").values()) == {merged}
 
 
 class RecordingGitHub(http.server.BaseHTTPRequestHandler):

@@ -31,8 +31,12 @@ def releases(lab):
 
 
 def assert_staging_serves(lab, commit):
-    for service in ("gateway", "api"):
-        assert all(v == [commit] * len(v) for v in lab.serving(service).values()), service
+    """Every service serves the commit (its ledger says so), each instance answering the commit
+    its release was built from: the last one that changed its folders."""
+    for service in ("gateway", "api", "notifications", "moderation"):
+        assert set(lab.serves(service).values()) == {commit}, service
+        built_from = lab.built_from(service, commit)
+        assert all(v == [built_from] * len(v) for v in lab.serving(service).values()), service
 
 
 @pytest.fixture(scope="module")

@@ -173,7 +173,7 @@ def test_a_failed_health_gate_exits_non_zero_and_the_summary_names_service_host_
     assert (named["service"], named["gate"]) == ("api", "health"), failed.summary
     assert named["host"] in api_hosts(lab)
     # and the role's own message, with the journal, for the person on call
-    assert f"api on {named['host']}: gate 'health' failed" in failed.summary
+    assert f"{named['host']}: the deploy failed (api: gate 'health' failed for release " in failed.summary
     assert "Last journal lines of pakashop-api@1.service" in failed.summary
 
 
@@ -195,7 +195,9 @@ def test_staging_is_healthy_again_for_the_tests_that_follow(lab, runs):
     assert restored.rc == 0, restored.output[-3000:]
     head = lab.head("main")
     for service in ("gateway", "api", "notifications", "moderation"):
-        assert all(set(v) == {head} for v in lab.serving(service).values()), (service, lab.serving(service))
+        assert set(lab.serves(service).values()) == {head}, (service, lab.serves(service))
+        built_from = lab.built_from(service, head)
+        assert all(set(v) == {built_from} for v in lab.serving(service).values()), (service, lab.serving(service))
 
 
 @pytest.mark.parametrize("which", ["good", "failed"])

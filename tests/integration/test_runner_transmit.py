@@ -31,24 +31,28 @@ def sent(staging, tmp_path_factory):
     subprocess.run([sys.executable, CHECKOUT / "ci/runner_bundle.py", work / "runner"], check=True,
                    capture_output=True)
     commit = staging.commit("main", {"api/transmitted.txt": "sent whole\n"}, "api: a commit deployed by a worker")
+    others = {service: staging.pids(service) for service in ("gateway", "notifications", "moderation")}
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "XDG_CACHE_HOME": str(work / "cache")}
     result = transmit(work / "runner", work / "processed", "-p", "playbooks/deploy.yml", "--limit", "staging",
                       cwd=work, env=env)
-    return commit, result, work / "processed/artifacts"
+    return commit, result, work / "processed/artifacts", others
 
 
 def test_the_transmitted_deploy_succeeds(sent):
-    result, artifacts = sent[1:]
+    result, artifacts = sent[1:3]
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert (artifacts / "status").read_text() == "successful"
     assert list((artifacts / "job_events").glob("*.json"))
 
 
 def test_every_staging_service_serves_the_commit_the_worker_deployed(staging, sent):
-    commit = sent[0]
-    for service in ("gateway", "api", "notifications", "moderation"):
-        serving = staging.serving(service)
-        assert serving and all(v == [commit] * len(v) for v in serving.values()), (service, serving)
+    commit, others = sent[0], sent[3]
+    serving = staging.serving("api")
+    assert serving and all(v == [commit] * len(v) for v in serving.values()), serving
+    # the commit changes only api/: the others serve it from the release they had, not restarted
+    for service, pids in others.items():
+        assert staging.pids(service) == pids, service
+        assert set(staging.serves(service).values()) == {commit}, (service, staging.serves(service))
 
 
 def test_the_worker_built_from_what_it_was_sent_not_from_the_checkout(sent):

@@ -45,6 +45,17 @@ def test_a_release_carries_its_files_root_only_and_a_legacy_one_none(tmp_path):
     assert oct(os.stat(tmp_path / ".pakashop").st_mode & 0o777) == "0o700"
 
 
+def test_carriage_returns_reach_the_host_and_read_back_as_they_are(tmp_path):
+    crlf = {**FILES, "env": 'A="line 1\r\nline 2\r\n"\nB="\r"\n'}
+    write_release_files(str(tmp_path / "release"), crlf)
+    assert release_files(str(tmp_path / "release")) == crlf
+    config = host(tmp_path)
+    config.install(crlf)
+    assert (tmp_path / "etc/api.env").read_bytes() == crlf["env"].encode()
+    assert config.installed() == crlf
+    assert config.install(crlf) == ([], [])
+
+
 def test_names_that_are_not_the_services_configuration_are_refused():
     assert validate_names("api", FILES) == []
     found = validate_names("api", {"units/../../etc/passwd": "", "units/pakashop-gateway@.service": "", "other": ""})

@@ -68,6 +68,7 @@ def test_a_crash_at_start_goes_back_to_the_previous_code_and_configuration(run_g
     assert result["failed"]
     assert (result["service"], result["gate"]) == ("api", "unit")
     assert "Went back (api to " + OLD_ID + "), which is serving and healthy again" in result["msg"]
+    assert result["back_healthy"] is True  # a host behind target groups is registered back
     assert host.current("api") == OLD_ID
     assert host.installed("api") == old_files, "the env file and the units are the previous release's again"
     assert restarts(calls) == ["pakashop-api@1.service", "pakashop-api@1.service"]  # api@2 never left
@@ -145,6 +146,13 @@ def test_nothing_to_do_changes_nothing(run_gated, host, api):
     assert restarts(calls) == [] and host.ledger("api") == before
 
 
+def test_a_host_that_runs_none_of_the_services_asked_changes_nothing(run_gated, host):
+    """rollback.yml -e services=moderation reaches a host without moderation with no services."""
+    result, calls = run_gated("release_activate", args(host, []))
+    assert not result.get("failed") and not result["changed"], result
+    assert result["services"] == [] and restarts(calls) == []
+
+
 def test_a_release_that_serves_a_later_commit_gets_a_ledger_entry_and_no_restart(run_gated, host, api):
     files = unit_files("api", api.base, 2, "NEW=1\n")
     host.release("api", NEW_ID, NEW, files)
@@ -170,6 +178,20 @@ def test_check_mode_says_what_would_change_and_changes_nothing(run_gated, host, 
     texts = json.dumps(result["diff"])
     assert OLD_ID in texts and NEW_ID in texts
     assert "NEW=1" not in texts and "OLD=1" not in texts, "an env file's content (secrets) is never shown"
+
+
+def test_check_mode_takes_a_release_the_run_would_prepare_and_names_it(run_gated, host, api):
+    old_files = unit_files("api", api.base, 2, "OLD=1\n")
+    host.release("api", OLD_ID, OLD, old_files)
+    host.activate("api", OLD_ID, old_files)
+    service = {"service": "api", "release": NEW_ID, "instances": 2, "port": api.base, "socket": True}
+    result, calls = run_gated("release_activate", {**args(host, [service]), "_ansible_check_mode": True,
+                                                   "_ansible_diff": True})
+    assert not result.get("failed") and result["changed"], result
+    assert result["services"][0]["outcome"] == "activated"
+    assert host.current("api") == OLD_ID and host.installed("api") == old_files and restarts(calls) == []
+    texts = json.dumps(result["diff"])
+    assert NEW_ID in texts and "not prepared yet" in texts
 
 
 def test_a_release_that_is_not_prepared_is_refused_before_anything_changes(run_gated, host, api):
@@ -205,6 +227,23 @@ def test_a_rollback_with_nowhere_to_go_is_refused(run_gated, host, api):
     result, calls = run_gated("release_activate", args(host, [service]))
     assert result["failed"] and f"api cannot go back from {NEW_ID}: no earlier good release" in result["msg"]
     assert restarts(calls) == []
+
+
+def test_a_rollback_leaves_a_service_that_the_last_deploy_left_alone(run_gated, host, api):
+    files = unit_files("api", api.base, 2, "NEW=1\n")
+    host.release("api", OLD_ID, OLD, unit_files("api", api.base, 2, "OLD=1\n"))
+    host.release("api", NEW_ID, NEW, files)
+    host.activate("api", NEW_ID, files)
+    host.write_ledger("api", [{"release": OLD_ID, "outcome": "active", "commit": OLD},
+                              {"release": NEW_ID, "action": "confirm", "outcome": "active", "commit": NEW},
+                              {"release": NEW_ID, "action": "serve", "outcome": "active", "commit": NEW,
+                               "serves": "9" * 40}])
+    before = host.ledger("api")
+    service = {"service": "api", "rollback": True, "instances": 2, "port": api.base, "socket": True}
+    result, calls = run_gated("release_activate", args(host, [service]))
+    assert not result.get("failed") and not result["changed"], result
+    assert host.current("api") == NEW_ID and restarts(calls) == [] and host.ledger("api") == before
+    assert result["services"][0]["outcome"] == "unchanged"
 
 
 def test_a_release_made_before_releases_carried_configuration_keeps_it_when_left(run_gated, host, api):
