@@ -9,7 +9,7 @@ short_description: What a deploy did, per host and service, as the lines deploy.
 version_added: 0.2.0
 description:
   - One line per host and service, in deploy order - the outcome (V(unchanged), V(deployed), V(restarted),
-    V(went back), V(would deploy), ...) and the release - from the facts the service role leaves on each
+    V(went back), V(would deploy), ...) and the release it runs (with the one it left when it went back) - from the facts the service role leaves on each
     host (C(service_outcomes), C(service_releases), C(service_activation)) and C(deploy_failure), which the
     playbook sets when a host failed.
   - A host that failed names the service and gate that failed; a host that never activated (a later batch
@@ -71,9 +71,11 @@ def host_lines(hostvars, services):
     releases = hostvars.get("service_releases") or {}
     activation = hostvars.get("service_activation") or {}
     failure = hostvars.get("deploy_failure")
+    running = {}  # what each service runs at the end, by the host's last activation call
     for done in activation.get("services") or []:
         outcomes.setdefault(done["service"], {"activated": "deployed", "went_back": "went back"}.get(
             done["outcome"], done["outcome"]))
+        running[done["service"]] = done["previous"] if done["outcome"] == "went_back" else done["release"]
     if failure and activation.get("failed") and activation.get("service"):
         outcomes[activation["service"]] = f"FAILED at gate '{activation.get('gate')}'"
     if activation.get("unreachable"):  # lost during its activation: what it runs is not known
@@ -81,7 +83,10 @@ def host_lines(hostvars, services):
     lines = []
     for service in mine:
         outcome = outcomes.get(service) or ("not deployed" if failure else "not reached")
-        release = (releases.get(service) or {}).get("release", "")
+        planned = (releases.get(service) or {}).get("release", "")
+        release = running.get(service) or planned
+        if planned and release != planned:  # it went back, here or with a later host's failure
+            release = f"{release} (left {planned})"
         lines.append(FORMAT.format(host=host, service=service, outcome=outcome, release=release).rstrip())
     if failure:
         lines.append(f"{host}: {failure}")

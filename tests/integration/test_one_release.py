@@ -103,8 +103,11 @@ def test_their_ledger_records_the_release_left_and_names_the_failed_host(failed_
 
 def test_the_summary_says_which_hosts_went_back(failed_last):
     output, order = failed_last["run"].output, failed_last["order"]
+    lab, bad = failed_last["lab"], failed_last["bad"]
     for name in order[:-1]:
-        assert f"{name:12} {'api':16} went back" in output, name
+        left = [e for e in lab.ledger(name, "api") if e.get("commit") == bad][-1]["release"]
+        runs = lab.ledger(name, "api")[-1]["release"]
+        assert f"{name:12} {'api':16} {'went back':14} {runs} (left {left})" in output, name
     assert f"{order[-1]:12} {'api':16} FAILED at gate '" in output
     # the services the commit did not change were left alone everywhere
     assert f"{'gateway':16} went back" not in output

@@ -51,17 +51,31 @@ def test_the_summary_names_the_failed_gate_and_the_hosts_never_reached():
         {"inventory_hostname": "stg-1", "pakashop_services": ["gateway", "api"],
          "service_releases": {"api": {"release": "r-api"}, "gateway": {"release": "r-gw"}},
          "service_activation": {"failed": True, "service": "api", "gate": "health",
-                                "services": [{"service": "api", "outcome": "went_back"},
-                                             {"service": "gateway", "outcome": "unchanged"}]},
+                                "services": [{"service": "api", "outcome": "went_back", "release": "r-api",
+                                              "previous": "r-api0"},
+                                             {"service": "gateway", "outcome": "unchanged", "release": "r-gw",
+                                              "previous": "r-gw"}]},
          "deploy_failure": "api: gate 'health' failed"},
         {"inventory_hostname": "stg-2", "pakashop_services": ["api"]},
     ]
     lines = deploy_summary(hosts, ["api", "gateway"], "staging", "3f4a2761c0ffee", "main")
     assert lines[0] == "staging: commit 3f4a2761c0ff (main)"
-    assert lines[1].split() == ["stg-1", "api", "FAILED", "at", "gate", "'health'", "r-api"]
+    assert lines[1].split() == ["stg-1", "api", "FAILED", "at", "gate", "'health'", "r-api0", "(left", "r-api)"]
     assert lines[2].split() == ["stg-1", "gateway", "unchanged", "r-gw"]
     assert lines[3] == "stg-1: api: gate 'health' failed"
     assert lines[4].split() == ["stg-2", "api", "not", "reached"]
+
+
+def test_the_summary_names_the_release_a_host_went_back_to_after_a_later_host_failed():
+    hosts = [{"inventory_hostname": "stg-1", "pakashop_services": ["api", "gateway"],
+              "service_outcomes": {"api": "went back", "gateway": "unchanged"},
+              "service_releases": {"api": {"release": "r-api"}, "gateway": {"release": "r-gw"}},
+              # the go-back call's result: it moved api to the release it ran before the run
+              "service_activation": {"services": [{"service": "api", "outcome": "activated", "release": "r-api0",
+                                                   "previous": "r-api"}]}}]
+    lines = deploy_summary(hosts, ["api", "gateway"], "staging", "3f4a2761c0ffee", "main")
+    assert lines[1].split() == ["stg-1", "api", "went", "back", "r-api0", "(left", "r-api)"]
+    assert lines[2].split() == ["stg-1", "gateway", "unchanged", "r-gw"]
 
 
 def test_the_summary_says_a_host_lost_during_its_activation_runs_what_is_not_known():
