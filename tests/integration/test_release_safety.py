@@ -172,8 +172,9 @@ def test_scaling_instances_starts_and_stops_exactly_the_extra_ones(staging, tmp_
     check = lab.playbook("deploy.yml", "-l", "staging", "-e", f"@{three}", "--check", "--diff")
     assert check.rc == 0, check.output[-3000:]
     assert check.changed > 0
-    # the diff: the new instance's drop-in
-    diff = check.output.split("after: /etc/systemd/system/pakashop-api@3.service.d/port.conf", 1)
+    # the diff: release_prepare's, of the new instance's drop-in in the api's release
+    diff = re.split(r"\+\+\+ after: api \S+: /etc/systemd/system/pakashop-api@3\.service\.d/port\.conf",
+                    check.output, maxsplit=1)
     assert len(diff) == 2, check.output[-3000:]
     assert f"+Environment=PORT={instance_port(lab.port('api'), 3)}" in diff[1].split("\n\n", 1)[0]
     assert all(f"{name:12} api              would deploy" in check.output for name in api_hosts)
