@@ -101,7 +101,7 @@ integration: venv deps
 	$(TEST_LAB) $(BIN)/pytest tests/integration
 
 # The service role's Molecule scenario (its own lab: br-pkmol, 10.213.2.0/24):
-# about 6 minutes, kept out of `make test` (about 47 here); .ci/run runs it after.
+# about 2 minutes, kept out of `make test` (about 35 here); .ci/run runs it after.
 molecule: venv deps
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test
 
