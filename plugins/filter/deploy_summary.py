@@ -9,9 +9,9 @@ short_description: What a deploy did, per host and service, as the lines deploy.
 version_added: 0.2.0
 description:
   - One line per host and service, in deploy order - the outcome (V(unchanged), V(deployed), V(restarted),
-    V(went back), V(would deploy), ...) and the release it runs (with the one it left when it went back) - from the facts the service role leaves on each
-    host (C(service_outcomes), C(service_releases), C(service_activation)) and C(deploy_failure), which the
-    playbook sets when a host failed.
+    V(went back), V(would deploy), ...) and the release it runs (with the one it left when it went back) -
+    from the facts the service role leaves on each host (C(service_outcomes), C(service_releases),
+    C(service_activation)) and C(deploy_failure), which the playbook sets when a host failed.
   - A host that failed names the service and gate that failed; a host that never activated (a later batch
     after a failure, or a failure while preparing) says so, and so does a host lost during its activation
     (V(unreachable)).
