@@ -11,9 +11,10 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   service:
-    description: The service's name; its units are C(pakashop-<service>@<i>.service).
+    description:
+      - The service's name; its units are C(pakashop-<service>@<i>.service).
+      - Required, unless the module takes several services at once (O(services)).
     type: str
-    required: true
   port:
     description:
       - The port of instance 1; instance I(i) listens on O(port) + I(i) - 1.

@@ -8,18 +8,18 @@ name: report_rows
 short_description: One report row per service of a host, from release and health results
 version_added: 0.1.0
 description:
-  - Joins the looped results of P(pakashop.infra.service_health#module) and
-    P(pakashop.infra.release#module) (state C(query)) for the services of one host into
-    rows for P(pakashop.infra.status_report#filter).
+  - Joins what P(pakashop.infra.service_health#module) and P(pakashop.infra.release_info#module) read of the
+    services of one host, each in one call (their RV(pakashop.infra.service_health#module:services) and
+    RV(pakashop.infra.release_info#module:services)), into rows for P(pakashop.infra.status_report#filter).
 positional: _input, releases, host, environment
 options:
   _input:
-    description: The registered loop results of P(pakashop.infra.service_health#module).
+    description: The RV(pakashop.infra.service_health#module:services) of one call.
     type: list
     elements: dict
     required: true
   releases:
-    description: The registered loop results of P(pakashop.infra.release#module), in the same order.
+    description: The RV(pakashop.infra.release_info#module:services) of one call, for the same services.
     type: list
     elements: dict
     required: true
@@ -36,7 +36,7 @@ options:
 EXAMPLES = r"""
 - name: Collect this host's rows
   ansible.builtin.set_fact:
-    host_report: "{{ health.results | pakashop.infra.report_rows(releases.results, inventory_hostname, pakashop_environment) }}"
+    host_report: "{{ health.services | pakashop.infra.report_rows(releases.services, inventory_hostname, pakashop_environment) }}"
 """
 
 RETURN = r"""
@@ -49,19 +49,25 @@ _value:
   elements: dict
 """
 
+from ansible.errors import AnsibleFilterError
+from ansible_collections.pakashop.infra.plugins.module_utils._release import activation_entry
 
-def report_rows(health_results, release_results, host, environment):
+
+def report_rows(health_services, release_services, host, environment):
+    health_of = {h.get("service"): h for h in health_services}
+    missing = [r["service"] for r in release_services if r["service"] not in health_of]
+    if missing:
+        raise AnsibleFilterError(f"report_rows: no health result for {', '.join(missing)}")
     rows = []
-    for health, releases in zip(health_results, release_results):
+    for releases in release_services:
+        health = health_of[releases["service"]]
         current = releases.get("current")
-        activation = next((e for e in reversed(releases.get("ledger", []))
-                           if e.get("release") == current
-                           and e.get("action") in ("activate", "rollback")), {})
+        activation = activation_entry(releases.get("ledger", []), current) or {}
         instances = health.get("instances", [])
         built_from = next((r["commit"] for r in releases.get("releases", []) if r.get("current")), None)
         rows.append({
             "environment": environment,
-            "service": releases.get("item") or health.get("item", {}).get("item"),
+            "service": releases["service"],
             "host": host,
             "release": current,
             # what the environment runs: the commit the release serves (its own, or a later one

@@ -88,8 +88,8 @@ class Instance:
         return self.state.get("active_state") == "failed" or self.state.get("sub_state") == "auto-restart" or \
             self.state.get("n_restarts", 0) - (self.first_restarts or 0) >= 2
 
-    def probe(self):
-        self.state = self.unit_state()
+    def probe(self, blocks=None):
+        self.state = self.unit_state(blocks)
         if self.first_restarts is None:
             self.first_restarts = self.state["n_restarts"]
         # A unit that is not running has nothing to answer; with its socket listening an
@@ -111,13 +111,16 @@ class Instance:
         return self.healthy_since is not None and \
             time.monotonic() - self.healthy_since[0] >= settle
 
-    def unit_state(self):
-        units = [self.unit] + ([self.socket_unit] if self.socket_unit else [])
-        properties = UNIT_PROPERTIES + (NOTIFY_PROPERTIES if self.readiness == "notify" else ())
-        rc, out, err = self.module.run_command(
-            ["systemctl", "show", *units, "--timestamp=unix", *[f"--property={p}" for p in properties]])
-        blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-                  for block in out.split("\n\n")]
+    @property
+    def shown_units(self):
+        """The units whose state gate 'unit' reads: the instance's, and its socket's."""
+        return [self.unit] + ([self.socket_unit] if self.socket_unit else [])
+
+    def unit_state(self, blocks=None):
+        """systemd's state of the instance; `blocks` is what `systemctl show` printed for its
+        shown_units, when probe_all asked for several instances at once."""
+        if blocks is None:
+            blocks = show_units(self.module, self.shown_units, self.readiness == "notify")
         values, socket = (blocks + [{}, {}])[:2]
         state = {"unit": self.unit, "active_state": values.get("ActiveState", "unknown"),
                  "sub_state": values.get("SubState", "unknown"),
@@ -226,7 +229,7 @@ class Instance:
 
     def read_journal(self):
         params = self.module.params
-        since = params["since"] or self.state.get("since")
+        since = self.target.get("since") or params["since"] or self.state.get("since")
         command = ["journalctl", "--unit", self.unit, "--priority", params["journal_priority"],
                    "--output", "json", "--no-pager", "--quiet"]
         if since:
@@ -350,6 +353,29 @@ GATE_ARGUMENT_SPEC = {
 }
 
 
+def show_units(module, units, notify=False):
+    """What one `systemctl show` says of each unit: a dict of its properties, in the order of `units`."""
+    properties = UNIT_PROPERTIES + (NOTIFY_PROPERTIES if notify else ())
+    rc, out, err = module.run_command(
+        ["systemctl", "show", *units, "--timestamp=unix", *[f"--property={p}" for p in properties]])
+    return [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+            for block in out.split("\n\n")]
+
+
+def probe_all(instances):
+    """Probe every instance, with one `systemctl show` for all of them (a process per
+    instance and probe would cost each host CPU that a deploy of many instances feels)."""
+    if not instances:
+        return
+    units = [u for i in instances for u in i.shown_units]
+    blocks = show_units(instances[0].module, units, any(i.readiness == "notify" for i in instances))
+    blocks += [{}] * (len(units) - len(blocks))
+    for instance in instances:
+        count = len(instance.shown_units)
+        instance.probe(blocks[:count])
+        blocks = blocks[count:]
+
+
 def wait_for_gates(instances, timeout, interval, settle):
     """Probe until every instance passed its gates (and stayed so `settle`
     seconds), waiting cannot help any more, or `timeout` ran out; then name
@@ -357,9 +383,7 @@ def wait_for_gates(instances, timeout, interval, settle):
     settle = settle if timeout else 0
     deadline = time.monotonic() + timeout
     while True:
-        pending = [i for i in instances if not i.settled(settle) and not i.hopeless()]
-        for instance in pending:
-            instance.probe()
+        probe_all([i for i in instances if not i.settled(settle) and not i.hopeless()])
         if all(i.settled(settle) or i.hopeless() for i in instances) \
                 or time.monotonic() >= deadline:
             break

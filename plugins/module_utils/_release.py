@@ -199,6 +199,20 @@ def previous_good(entries, current):
     return None
 
 
+def rollback_target(entries, current):
+    """The release a rollback leaves the service on: `current` itself when the last deploy
+    left the service alone (its last ledger entry is a `serve` of `current`), else previous_good."""
+    if current and entries and entries[-1].get("release") == current and entries[-1].get("action") == "serve":
+        return current
+    return previous_good(entries, current)
+
+
+def activation_entry(entries, current):
+    """The ledger entry that put `current` in place (its newest activate or rollback), or None."""
+    return next((e for e in reversed(entries) if e.get("release") == current
+                 and e.get("action") in ("activate", "rollback")), None)
+
+
 def listing(tree, entries, current):
     """Every release directory of a tree, oldest first, as the modules report it."""
     return [{"id": r, "commit": tree.metadata(r).get("commit"), "complete": tree.is_complete(r),

@@ -229,7 +229,7 @@ went_back:
 back_healthy:
   description: Whether every service that went back passed its gates again on the release it went back to
     (a host behind target groups is registered back only then).
-  returned: failure at a gate
+  returned: failure at a gate, or when systemd refused to enable a unit
   type: bool
 journal:
   description: The last journal lines of the failed instance.
@@ -248,7 +248,7 @@ from ansible_collections.pakashop.infra.plugins.module_utils._health import (
 from ansible_collections.pakashop.infra.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.pakashop.infra.plugins.module_utils._release import (
     ACTIVATING, ACTIVE, FAILED, ROLLED_BACK, ReleaseTree, ledger_entry, listing, outcome_of, previous_good,
-    prune_candidates, serving)
+    prune_candidates, rollback_target, serving)
 from ansible_collections.pakashop.infra.plugins.module_utils._release_config import (
     ENV, HostConfig, release_files, unit_name, write_release_files)
 from ansible_collections.pakashop.infra.plugins.module_utils._waves import levels
@@ -315,10 +315,9 @@ class Service:
                 raise Refusal(f"{self.name}: release {spec['release']} is not prepared on the host (missing or "
                               "unfinished): prepare it first (pakashop.infra.release_prepare)")
             return spec["release"]
-        if not spec["release"] and current and self.entries and self.entries[-1].get("release") == current \
-                and self.entries[-1].get("action") == "serve":
+        target = spec["release"] or rollback_target(self.entries, current)
+        if target is not None and target == current and not spec["release"]:
             return current  # the last deploy left this service alone (a `serve` entry): so does a rollback
-        target = spec["release"] or previous_good(self.entries, current)
         complete = [r for r in self.tree.release_ids() if self.tree.is_complete(r)]
         if current is None or target is None or target not in complete:
             where = f"to {spec['release']}: it is not on the host" if spec["release"] else \
@@ -666,6 +665,7 @@ def run(module):
     if refused:
         back = activation.go_back([], why=refused)
         module.fail_json(msg=f"{refused}; check the units with systemctl status. {back}", changed=True,
+                         back_healthy=activation.back_healthy,
                          services=activation.summary(), restarted=activation.restarted_units,
                          timings=activation.timings)
     failed = activation.waves(unhealthy)

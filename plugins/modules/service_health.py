@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: service_health
-short_description: Check the instances of one service - unit state, readiness, identity, version, journal
+short_description: Check the instances of services - unit state, readiness, identity, version, journal
 version_added: 0.1.0
 description:
   - For each instance C(pakashop-<service>@<i>) of a service, reads the unit's state from
@@ -32,6 +32,9 @@ description:
     later with the same main PID and restart count (it is not crash-looping).
   - Reports one verdict line per instance and, for a failed instance, the gate that failed -
     V(unit), V(restarting), V(health), V(ready), V(identity) or V(version).
+  - With O(services), checks several services in one call, as verify and status read a host. Each
+    entry says what O(service) and its options say for one service, and the result has one entry per
+    service in RV(services).
   - Read-only, as long as O(readiness_command) is; runs in check mode.
 author: Pakashop Engineering (@pakashop)
 extends_documentation_fragment:
@@ -61,6 +64,56 @@ options:
     description: Fail the task when an instance does not pass; when false, only report.
     type: bool
     default: true
+  services:
+    description:
+      - Several services to check together, instead of O(service); each is gated as O(service) would be
+        with the options of the same name (their defaults too). The gate options (O(timeout), O(settle),
+        O(journal_priority), ...) apply to them all.
+      - Mutually exclusive with O(service) and O(instance).
+    type: list
+    elements: dict
+    suboptions:
+      service:
+        description: The service's name.
+        type: str
+        required: true
+      instances:
+        description: How many instances it runs (checks 1..N).
+        type: int
+        default: 1
+      port:
+        description: The port of its instance 1, as O(port).
+        type: int
+      readiness:
+        description: How its instances say they are ready, as O(readiness).
+        type: str
+        choices: [http, notify, command]
+        default: http
+      readiness_command:
+        description: As O(readiness_command).
+        type: str
+      health_path:
+        description: As O(health_path).
+        type: str
+        default: /healthz
+      identity_field:
+        description: As O(identity_field).
+        type: str
+        default: service
+      version_field:
+        description: As O(version_field).
+        type: str
+        default: version
+      socket:
+        description: As O(socket).
+        type: bool
+        default: false
+      expected_version:
+        description: The version its instances must report; any when unset.
+        type: str
+      since:
+        description: Its journal lines from this time on, as O(since) (which applies when this is unset).
+        type: str
 """
 
 EXAMPLES = r"""
@@ -84,6 +137,15 @@ EXAMPLES = r"""
     readiness: command
     readiness_command: /opt/pakashop/mailer/current/bin/ready
     expected_version: "{{ deploy_commit }}"
+
+- name: Every service of the host in one call, reported, not failed
+  pakashop.infra.service_health:
+    services:
+      - {service: api, instances: 2, port: 8100, expected_version: "{{ deploy_commit }}"}
+      - {service: notifications, readiness: notify}
+    timeout: 0
+    fail_on_unhealthy: false
+  register: host_health
 
 - name: Report every instance, healthy or not
   pakashop.infra.service_health:
@@ -195,6 +257,14 @@ instances:
       description: The newest of those lines.
       type: list
       elements: str
+services:
+  description:
+    - With O(services), one entry per service in the order given, each with C(service) (its name),
+      C(healthy), C(verdicts), C(failed_gates) and C(instances) as above for its own instances.
+      RV(healthy), RV(verdicts), RV(failed_gates) and RV(instances) then cover every service.
+  returned: with O(services)
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -202,29 +272,57 @@ from ansible_collections.pakashop.infra.plugins.module_utils._health import (
     ENDPOINT_ARGUMENT_SPEC, GATE_ARGUMENT_SPEC, Instance, gate_result, wait_for_gates, warn_on_journal)
 
 
+# What each entry of `services` says about one service: the endpoint, and what to expect.
+SERVICE_OPTIONS = {
+    **ENDPOINT_ARGUMENT_SPEC,
+    "instances": {"type": "int", "default": 1},
+    "expected_version": {"type": "str"},
+    "since": {"type": "str"},
+}
+
+
+def checked(module):
+    """[(service, [Instance])] of what the call checks: O(service) or each of O(services)."""
+    params = module.params
+    if params["services"] is not None:
+        return [(target["service"], [Instance(module, i, target) for i in range(1, target["instances"] + 1)])
+                for target in params["services"]]
+    indexes = [params["instance"]] if params["instance"] else range(1, params["instances"] + 1)
+    return [(params["service"], [Instance(module, i) for i in indexes])]
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             **ENDPOINT_ARGUMENT_SPEC,
             **GATE_ARGUMENT_SPEC,
+            "service": {"type": "str"},
             "instances": {"type": "int", "default": 1},
             "instance": {"type": "int"},
             "expected_version": {"type": "str"},
             "fail_on_unhealthy": {"type": "bool", "default": True},
+            "services": {"type": "list", "elements": "dict", "options": SERVICE_OPTIONS},
         },
+        mutually_exclusive=[("service", "services"), ("instance", "services")],
+        required_one_of=[("service", "services")],
         supports_check_mode=True,
     )
     params = module.params
-    indexes = [params["instance"]] if params["instance"] else range(1, params["instances"] + 1)
-    instances = [Instance(module, i) for i in indexes]
+    groups = checked(module)
+    instances = [i for _name, group in groups for i in group]
     wait_for_gates(instances, params["timeout"], params["interval"], params["settle"])
     if params["warn_on_journal"]:
         warn_on_journal(module, instances)
     result = {"changed": False, **gate_result(instances)}
     result["healthy"] = not result["failed_gates"]
+    if params["services"] is not None:
+        result["services"] = [{"service": name, **gate_result(group)} for name, group in groups]
+        for entry in result["services"]:
+            entry["healthy"] = not entry["failed_gates"]
     if result["failed_gates"] and params["fail_on_unhealthy"]:
-        module.fail_json(msg=f"{params['service']}: " + "; ".join(
-            v for v in result["verdicts"] if "gate '" in v), **result)
+        module.fail_json(msg="; ".join(
+            f"{name}: " + "; ".join(i.verdict() for i in group if i.gate)
+            for name, group in groups if any(i.gate for i in group)), **result)
     module.exit_json(**result)
 
 

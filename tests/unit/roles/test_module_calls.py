@@ -9,7 +9,10 @@ import yaml
 CHECKOUT = Path(__file__).resolve().parents[3]
 TASK_FILES = sorted([*CHECKOUT.glob("roles/*/tasks/*.yml"), *CHECKOUT.glob("playbooks/**/*.yml"),
                      *CHECKOUT.glob("molecule/*/*.yml")])
-REQUIRED = {"pakashop.infra.release": ("service", "state"), "pakashop.infra.release_info": ("service",)}
+# Per module, its required options; a tuple names options of which one is required.
+REQUIRED = {"pakashop.infra.release": ("service", "state"),
+            "pakashop.infra.release_info": (("service", "services"),),
+            "pakashop.infra.service_health": (("service", "services"),)}
 
 
 def tasks(node):
@@ -28,5 +31,7 @@ def test_every_call_gives_the_options_its_module_requires(path):
     for task in tasks(yaml.safe_load(path.read_text()) or []):
         for module, options in REQUIRED.items():
             if module in task:
-                missing = [o for o in options if o not in (task[module] or {})]
+                given = task[module] or {}
+                missing = [o for o in options
+                           if not any(one in given for one in (o if isinstance(o, tuple) else (o,)))]
                 assert not missing, f"{path.name}: task {task.get('name')!r} lacks {missing}"

@@ -13,8 +13,10 @@ $UNITS (JSON) says how systemd sees each unit, by name:
   enabled  its `is-enabled` state (default "enabled"); null: systemctl knows
            no such unit and stops there
   restart  an error message that makes `systemctl restart` fail
+  enable   an error message that makes `systemctl enable` fail when it names the unit
   journal  its records as `journalctl --output json` prints them; the stand-in
-           keeps those of --priority or worse, as journalctl does
+           keeps those of --priority or worse and, with --since @<unix time>, those
+           whose __REALTIME_TIMESTAMP (microseconds) is not earlier, as journalctl does
   listed   its ActiveState in `systemctl list-units` (units without it are not
            loaded, so not listed)
 systemctl and runuser log each call's arguments to $CALLS, one line each;
@@ -33,8 +35,10 @@ PRIORITIES = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "deb
 
 def journalctl(args, units):
     worst = PRIORITIES.index(args[args.index("--priority") + 1])
+    since = args[args.index("--since") + 1] if "--since" in args else ""
+    start = int(float(since[1:]) * 1e6) if since.startswith("@") else 0  # only the @<unix time> form
     for record in units.get(args[args.index("--unit") + 1], {}).get("journal", []):
-        if int(record.get("PRIORITY", 6)) <= worst:
+        if int(record.get("PRIORITY", 6)) <= worst and int(record.get("__REALTIME_TIMESTAMP", start)) >= start:
             print(json.dumps(record))
     return 0
 
@@ -54,7 +58,7 @@ def phase(unit, units, calls):
     """The show answers of the unit's current phase, and how many were asked in it (this call included)."""
     spec = units.get(unit, {})
     if "phases" not in spec:
-        return spec.get("show", [{}]), sum(line.split()[:2] == ["show", unit] for line in calls)
+        return spec.get("show", [{}]), sum(line.startswith("show ") and unit in line.split() for line in calls)
     starts = [i for i, line in enumerate(calls) if line.startswith("restart ") and unit in line.split()]
     answers = spec["phases"][min(len(starts), len(spec["phases"]) - 1)]
     since = starts[-1] + 1 if starts else 0
@@ -90,6 +94,8 @@ def systemctl(args, units):
                 print(f"{unit} loaded {spec['listed']} running Pakashop")
         return 0
     error = units.get(named[0], {}).get("restart") if args[0] == "restart" else None
+    if args[0] == "enable":
+        error = next((units[u]["enable"] for u in named if units.get(u, {}).get("enable")), None)
     if error:
         print(error, file=sys.stderr)
         return 1

@@ -78,6 +78,17 @@ def test_a_crash_at_start_goes_back_to_the_previous_code_and_configuration(run_g
     assert host.ledger("api")[-3]["failed_gate"] == "unit"
 
 
+def test_a_unit_systemd_refuses_to_enable_goes_back_and_says_whether_it_is_healthy(run_gated, host, api):
+    old_files, _new, service = api_on(host, api)
+    for answer in api.answers.values():
+        answer["version"] = OLD  # the previous release answers once it is back
+    units = {"pakashop-api@2.service": {"enabled": "disabled", "enable": "Unit file is masked."}}
+    result, calls = run_gated("release_activate", args(host, [service]), units)
+    assert result["failed"] and "systemd could not enable pakashop-api@2.service" in result["msg"], result
+    assert result["back_healthy"] is True  # a host behind target groups is registered back
+    assert host.current("api") == OLD_ID and host.installed("api") == old_files
+
+
 def test_every_service_the_call_moved_goes_back_with_the_one_that_failed(run_gated, host, api):
     old_files, _new, service = api_on(host, api)
     gateway = Endpoints(["gateway"])

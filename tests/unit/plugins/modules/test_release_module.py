@@ -18,10 +18,12 @@ MODES = {"--check": "_ansible_check_mode", "--diff": "_ansible_diff"}
 
 
 def release(tmp_path, *flags, module="release", **args):
-    """Run the module as Ansible does: its arguments as JSON, its result on stdout."""
+    """Run the module as Ansible does: its arguments as JSON (an argument given as None is left
+    out), its result on stdout."""
     args = {"service": "api", "root": str(tmp_path / "opt"),
             "ledger_dir": str(tmp_path / "ledger"), **args,
             **{MODES[flag]: True for flag in flags}}
+    args = {key: value for key, value in args.items() if value is not None}
     args_file = tmp_path / "args.json"
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     result = subprocess.run(
@@ -145,6 +147,35 @@ def test_release_info_reports_the_releases_and_changes_nothing(tmp_path, src, fl
     assert [e["release"] for e in info["ledger"]] == ["r1", "r1", "r2", "r2"]
     assert (tmp_path / "ledger/api.json").read_bytes() == ledger
     assert os.readlink(tmp_path / "opt/api/current") == "releases/r2"
+
+
+def test_release_info_reads_several_services_in_one_call(tmp_path, src):
+    for i in (1, 2):
+        prepare(tmp_path, src, f"r{i}", str(i) * 40)
+        release(tmp_path, state="activated", release=f"r{i}")
+        release(tmp_path, state="confirmed", release=f"r{i}")
+    info = release(tmp_path, module="release_info", service=None, services=["api", "web"])
+    assert [s["service"] for s in info["services"]] == ["api", "web"]
+    api, web = info["services"]
+    assert (api["current"], api["previous_good"], api["rollback_target"]) == ("r2", "r1", "r1")
+    assert (web["current"], web["releases"], web["rollback_target"]) == (None, [], None)
+
+
+def test_release_info_names_the_current_release_as_a_rollback_target_when_the_last_deploy_left_it(tmp_path, src):
+    for i in (1, 2):
+        prepare(tmp_path, src, f"r{i}", str(i) * 40)
+        release(tmp_path, state="activated", release=f"r{i}")
+        release(tmp_path, state="confirmed", release=f"r{i}")
+    ledger = json.loads((tmp_path / "ledger/api.json").read_text())
+    ledger["entries"].append({**ledger["entries"][-1], "action": "serve", "serves": "9" * 40})
+    (tmp_path / "ledger/api.json").write_text(json.dumps(ledger))
+    info = release(tmp_path, module="release_info")
+    assert (info["previous_good"], info["rollback_target"], info["serves"]) == ("r1", "r2", "9" * 40)
+
+
+def test_release_info_takes_one_service_or_several_not_both(tmp_path):
+    result = release(tmp_path, module="release_info", services=["api"])
+    assert result["failed"] and "mutually exclusive" in result["msg"]
 
 
 def test_release_info_rebuilds_a_missing_ledger_in_its_answer_only(tmp_path, src):

@@ -187,6 +187,69 @@ def test_instances_and_instance_choose_which_instances_on_which_ports(check, end
     assert check(instance=2)["failed_gates"] == [{"unit": "pakashop-api@2.service", "gate": "version"}]
 
 
+# --- several services in one call (verify and status) --------------------------
+
+GATEWAY_1 = "pakashop-gateway@1.service"
+
+
+def several(run_gated, endpoints, units=None, api=None, gateway=None, calls=None, **args):
+    """service_health with services api (2 instances) and gateway (on the third port); its result
+    (and its systemctl calls in `calls`, a list, when given)."""
+    result, made = run_gated("service_health", {"services": [
+        {"service": "api", "instances": 2, "port": endpoints.base, "expected_version": endpoints.commit, **(api or {})},
+        {"service": "gateway", "port": endpoints.base + 2, "expected_version": endpoints.commit, **(gateway or {})}],
+        "timeout": 0, "fail_on_unhealthy": False, **args}, units=units)
+    if calls is not None:
+        calls[:] = made
+    return result
+
+
+def test_several_services_are_checked_in_one_call_each_with_its_own_verdicts(run_gated, endpoints):
+    endpoints.answers[endpoints.base + 2]["version"] = "0" * 40
+    result = several(run_gated, endpoints)
+    api, gateway = result["services"]
+    assert (api["service"], api["healthy"], len(api["verdicts"]), api["failed_gates"]) == ("api", True, 2, [])
+    assert (gateway["service"], gateway["healthy"]) == ("gateway", False)
+    assert gateway["failed_gates"] == [{"unit": GATEWAY_1, "gate": "version"}]
+    assert result["healthy"] is False and len(result["instances"]) == 3
+
+
+def test_one_systemctl_show_per_probe_gives_each_instance_its_own_state(run_gated, endpoints):
+    units = {"pakashop-api@2.socket": {"show": [{"ActiveState": "inactive", "SubState": "dead"}]},
+             GATEWAY_1: {"show": [FAILED]}}
+    calls = []
+    result = several(run_gated, endpoints, units, api={"socket": True}, calls=calls)
+    assert [c.split()[0] for c in calls] == ["show"], "one probe of five units, one systemctl"
+    api, gateway = result["services"]
+    assert [i["socket_state"] for i in api["instances"]] == ["active/running", "inactive/dead"]
+    assert api["failed_gates"] == [{"unit": "pakashop-api@2.service", "gate": "unit"}]
+    assert gateway["failed_gates"] == [{"unit": GATEWAY_1, "gate": "unit"}]
+    assert gateway["instances"][0]["active_state"] == "failed"
+
+
+def test_several_services_fail_the_task_naming_only_the_one_that_failed(run_gated, endpoints):
+    endpoints.answers[endpoints.base + 2]["service"] = "api"
+    result = several(run_gated, endpoints, fail_on_unhealthy=True)
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"gateway: {GATEWAY_1}: gate 'identity' failed"), result["msg"]
+    assert "pakashop-api@" not in result["msg"]
+
+
+def test_each_service_reads_its_journal_since_its_own_time(run_gated, endpoints):
+    lines = [{"MESSAGE": "before", "PRIORITY": "3", "__REALTIME_TIMESTAMP": "1000000"},
+             {"MESSAGE": "after", "PRIORITY": "3", "__REALTIME_TIMESTAMP": "3000000"}]
+    units = {API_1: {"journal": lines}, GATEWAY_1: {"journal": lines}}
+    result = several(run_gated, endpoints, units, api={"since": "@2"})
+    api, gateway = result["services"]
+    assert api["instances"][0]["journal"] == ["after"]
+    assert gateway["instances"][0]["journal"] == ["before", "after"]  # since it started (@1)
+
+
+def test_one_service_or_several_not_both(run_gated, endpoints):
+    result = several(run_gated, endpoints, service="api")
+    assert result["failed"] and "mutually exclusive" in result["msg"]
+
+
 JOURNAL = {API_1: {"journal": [
     {"MESSAGE": "starting", "PRIORITY": "6"},
     {"MESSAGE": "cache warm-up failed", "PRIORITY": "4"},
