@@ -271,7 +271,7 @@ import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pakashop.infra.plugins.module_utils._health import ENDPOINT_ARGUMENT_SPEC, Instance
+from ansible_collections.pakashop.infra.plugins.module_utils._health import ENDPOINT_ARGUMENT_SPEC, Instance, probe_all
 from ansible_collections.pakashop.infra.plugins.module_utils._release import (
     ACTIVE, ReleaseTree, outcome_of, serving)
 from ansible_collections.pakashop.infra.plugins.module_utils._release_config import (
@@ -427,15 +427,10 @@ class Drift:
                 found.append(f"{name} is {active}, but the service binds its port itself (socket: false)")
         return found
 
-    def health(self):
-        found = []
+    def instances(self):
+        """Its instances as its gates see them, expecting the release's commit."""
         target = {**{k: self.spec[k] for k in ENDPOINT_ARGUMENT_SPEC}, "expected_version": self.spec["commit"]}
-        for index in range(1, self.spec["instances"] + 1):
-            instance = Instance(self.module, index, target)
-            instance.probe()
-            if instance.gate:
-                found.append(instance.verdict())
-        return found
+        return [Instance(self.module, index, target) for index in range(1, self.spec["instances"] + 1)]
 
 
 def systemd_drift(module, units):
@@ -482,7 +477,7 @@ def main():
     # One systemctl call each for the enabled states and the reload flags of every unit.
     systemd = systemd_drift(module, params["host_enabled"] + [u for d in drifts for u in d.units()])
     host += [line for line in systemd if line.split()[0] in params["host_enabled"]]
-    results = []
+    read = []
     for drift in drifts:
         layout, preparation = drift.layout(), drift.preparation()
         found = layout + preparation
@@ -492,8 +487,15 @@ def main():
             found += [line for line in systemd if line.split()[0].startswith(f"{drift.unit}.")
                       or line.split()[0].startswith(f"{drift.unit}@")]
             found += drift.leftovers()
-            if not found:  # the health last, for what the files and systemd cannot tell
-                found += drift.health()
+        read.append((drift, found, layout, preparation))
+    # The health last, for what the files and systemd cannot tell: the instances of every
+    # service without drift so far, in one probe.
+    probed = [(found, drift.instances()) for drift, found, _layout, _preparation in read if not found]
+    probe_all([instance for _found, instances in probed for instance in instances])
+    for found, instances in probed:
+        found += [instance.verdict() for instance in instances if instance.gate]
+    results = []
+    for drift, found, layout, preparation in read:
         restarts = any(not line.startswith(SERVES_DRIFT) for line in found)
         results.append({"service": drift.name, "drift": found, "converged": not found, "laid_out": not layout,
                         "prepared": not preparation, "restarts": restarts})

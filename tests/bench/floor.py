@@ -55,7 +55,7 @@ WAIT_STATUS = """systemctl show -P StatusText "$1" | tr ' ' '\\n' | grep -qx "ve
 
 def ssh_options(control_dir):
     return ["-i", str(STATE / "id_ed25519"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ControlMaster=auto",
+            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ControlMaster=auto",
             "-o", "ControlPersist=120s", "-o", f"ControlPath={control_dir}/%h"]
 
 

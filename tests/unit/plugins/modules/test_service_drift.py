@@ -177,6 +177,14 @@ def test_an_unhealthy_instance_is_drift_when_nothing_else_is(run_gated, api_host
     assert found["restarts"] is True
 
 
+def test_the_health_of_every_instance_is_read_with_one_systemctl_show(run_gated, api_host):
+    host, service, _files = api_host
+    result, calls = run_gated("service_drift", host.args([service]))
+    assert result["converged"], result
+    health_reads = [c for c in calls if c.startswith("show ") and "--property=ActiveState" in c]
+    assert len(health_reads) == 1 and all(f"pakashop-api@{i}.service" in health_reads[0] for i in (1, 2))
+
+
 def test_an_account_that_differs_is_drift_for_the_layout_tasks(run_gated, api_host):
     host, service, _files = api_host
     found = drift(run_gated, host, [{**service, "user": "pakashop-no-such-user"}])["services"][0]
