@@ -90,7 +90,9 @@ options:
     type: int
     default: 30
   interval:
-    description: Seconds between two probes (a gate takes about O(settle) + O(interval) when all goes well).
+    description:
+      - Seconds between two probes. A probe is also made as an instance's O(settle) window ends, so a gate
+        that goes well takes the time to the first good answer plus O(settle).
     type: float
     default: 0.2
   settle:

@@ -67,6 +67,7 @@ class Instance:
         self.state = {}
         self.gate = "unit"
         self.healthy_since = None  # (monotonic time, pid, restarts) of the first good probe
+        self.last_good = None  # monotonic time of the newest good probe with that pid and restart count
         self.first_restarts = None
 
     def target_problem(self, target):
@@ -104,12 +105,21 @@ class Instance:
         marker = (self.state["main_pid"], self.state["n_restarts"])
         if self.healthy_since and self.healthy_since[1:] != marker:
             self.gate, self.healthy_since = "restarting", None
-        elif not self.healthy_since:
-            self.healthy_since = (time.monotonic(), *marker)
+            return
+        self.last_good = time.monotonic()
+        if not self.healthy_since:
+            self.healthy_since = (self.last_good, *marker)
 
     def settled(self, settle):
-        return self.healthy_since is not None and \
-            time.monotonic() - self.healthy_since[0] >= settle
+        """Whether a probe at least `settle` seconds after the first good one still found it
+        good, with the same PID and restart count."""
+        return self.healthy_since is not None and self.last_good - self.healthy_since[0] >= settle
+
+    def settles_in(self, settle):
+        """Seconds until its stability window ends (0 when it has), or None while it is not healthy."""
+        if self.healthy_since is None:
+            return None
+        return max(0.0, self.healthy_since[0] + settle - time.monotonic())
 
     @property
     def shown_units(self):
@@ -383,11 +393,16 @@ def wait_for_gates(instances, timeout, interval, settle):
     settle = settle if timeout else 0
     deadline = time.monotonic() + timeout
     while True:
-        probe_all([i for i in instances if not i.settled(settle) and not i.hopeless()])
+        pending = [i for i in instances if not i.settled(settle) and not i.hopeless()]
+        probe_all(pending)
         if all(i.settled(settle) or i.hopeless() for i in instances) \
                 or time.monotonic() >= deadline:
             break
-        time.sleep(interval)
+        # The next probe at `interval`, or as a stability window ends if that comes first: a
+        # gate passes on the probe that closes its window, not up to an interval later.
+        ends = [i.settles_in(settle) for i in pending if not i.gate and not i.settled(settle)]
+        pause = min([interval] + [end for end in ends if end is not None])
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
     for instance in instances:
         if instance.hopeless() and instance.state.get("active_state") != "failed" \
                 and instance.state.get("sub_state") != "auto-restart":
