@@ -8,7 +8,9 @@ from ansible_collections.pakashop.infra.plugins.filter.report_targets import rep
 
 CATALOG = {"api": {"port": 8100, "instances": 2, "source_path": "api"},
            "notifications": {"readiness": "notify", "source_path": "notifications"}}
-OLD, NEW, LATER = "a" * 40, "b" * 40, "c" * 40
+OLD = "a" * 40
+NEW = "b" * 40
+LATER = "c" * 40
 
 
 def releases(service, current="r2", ledger=None):
