@@ -50,7 +50,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.pakashop.infra.plugins.module_utils._release import activation_entry
+from ansible_collections.pakashop.infra.plugins.module_utils._release import activation_entry, built_from
 
 
 def report_rows(health_services, release_services, host, environment):
@@ -64,7 +64,7 @@ def report_rows(health_services, release_services, host, environment):
         current = releases.get("current")
         activation = activation_entry(releases.get("ledger", []), current) or {}
         instances = health.get("instances", [])
-        built_from = next((r["commit"] for r in releases.get("releases", []) if r.get("current")), None)
+        commit = built_from(releases.get("releases", []))
         rows.append({
             "environment": environment,
             "service": releases["service"],
@@ -72,8 +72,8 @@ def report_rows(health_services, release_services, host, environment):
             "release": current,
             # what the environment runs: the commit the release serves (its own, or a later one
             # that left the service's folders alone)
-            "commit": releases.get("serves") or built_from,
-            "built_from": built_from,
+            "commit": releases.get("serves") or commit,
+            "built_from": commit,
             "activated_at": activation.get("time"),
             "actor": activation.get("actor"),
             "healthy": bool(health.get("healthy")),

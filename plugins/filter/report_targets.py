@@ -41,16 +41,16 @@ _value:
 """
 
 from ansible_collections.pakashop.infra.plugins.filter.service_gates import service_gates
-from ansible_collections.pakashop.infra.plugins.module_utils._release import activation_entry
+from ansible_collections.pakashop.infra.plugins.module_utils._release import activation_entry, built_from
 
 
 def report_targets(release_services, catalog):
     targets = service_gates(catalog, [r["service"] for r in release_services], order=False)
     for target, releases in zip(targets, release_services):
-        built_from = next((r["commit"] for r in releases.get("releases", []) if r.get("current")), None)
+        commit = built_from(releases.get("releases", []))
         activation = activation_entry(releases.get("ledger", []), releases.get("current"))
-        if built_from:
-            target["expected_version"] = built_from
+        if commit:
+            target["expected_version"] = commit
         if activation and activation.get("time"):
             # journalctl --since takes "2026-12-07 01:02:03 UTC", not ISO 8601's T and Z
             target["since"] = activation["time"].replace("T", " ").replace("Z", " UTC")

@@ -220,6 +220,11 @@ def listing(tree, entries, current):
             for r in tree.release_ids()]
 
 
+def built_from(releases):
+    """The commit the current release of a listing (as `listing` returns it) was built from, or None."""
+    return next((r.get("commit") for r in releases if r.get("current")), None)
+
+
 def prune_candidates(release_ids, entries, keep, protected, unfinished):
     """Which releases to delete so that at most `keep` remain.
 

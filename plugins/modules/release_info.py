@@ -124,7 +124,7 @@ services:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._release import (
-    ReleaseTree, listing, previous_good, rollback_target, serving)
+    ReleaseTree, built_from, listing, previous_good, rollback_target, serving)
 
 
 def read_service(module, service):
@@ -135,10 +135,9 @@ def read_service(module, service):
         module.warn(warning)
     current = tree.current()
     releases = listing(tree, entries, current)
-    commit = next((r["commit"] for r in releases if r["current"]), None)
     return {"service": service, "current": current, "previous_good": previous_good(entries, current),
             "rollback_target": rollback_target(entries, current),
-            "serves": serving(entries, current) or commit, "releases": releases, "ledger": entries}
+            "serves": serving(entries, current) or built_from(releases), "releases": releases, "ledger": entries}
 
 
 def main():
