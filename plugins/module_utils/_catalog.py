@@ -63,6 +63,13 @@ def entry(catalog, service):
     return spec
 
 
+def answers_while_restarting(spec):
+    """Whether a host keeps answering for a service (its `entry`) while one of its
+    instances restarts: systemd's socket keeps its port listening, or it has no port.
+    (A second instance without a socket does not count: that relies on the caller retrying.)"""
+    return bool(spec["socket"]) or spec["port"] is None
+
+
 # What a gate needs to know of a service (release_activate, service_drift, service_health).
 GATE_KEYS = ("instances", "port", "readiness", "readiness_command", "health_path", "identity_field",
              "version_field", "socket")

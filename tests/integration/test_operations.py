@@ -67,29 +67,53 @@ def test_a_rollback_in_check_mode_changes_nothing(staging):
     assert lab.lock("staging") is None
 
 
+def batches(run):
+    """How many batches the rollback's "Roll back" play ran in."""
+    return run.output.count("PLAY [Roll back]")
+
+
 def test_a_rollback_to_a_named_release_moves_every_host_at_once(staging):
+    """Every lab service has a socket or no port, so each host keeps answering
+    through its own restarts and the rollback takes every host at once."""
     lab = staging
     serving = {v[0] for v in lab.serving("api").values()}
     kept = [set(lab.host(n).run("ls /opt/pakashop/api/releases").stdout.split()) for n in currents(lab)]
     host = next(iter(currents(lab)))
     good = {e["release"]: e["commit"] for e in lab.ledger(host, "api") if e.get("outcome") == "active"}
     older = sorted(r for r in set.intersection(*kept) if r in good and good[r] not in serving)[-1]
-    run = lab.playbook("rollback.yml", "-l", "staging", "-e", "services=api", "-e", f"to_release={older}",
-                       "-e", "rollback_serial=100%")
+    run = lab.playbook("rollback.yml", "-l", "staging", "-e", "services=api", "-e", f"to_release={older}")
     try:
         assert run.rc == 0, run.output[-3000:]
+        assert batches(run) == 1 and len(currents(lab)) > 1
+        assert "Every host goes back at once: each keeps answering while its instances restart" in run.said
         assert all(v == [good[older]] * 2 for v in lab.serving("api").values())
         assert all(path.endswith(older) for path in currents(lab).values())
     finally:
         redeploy_head(lab, "api")
 
 
-def test_a_rollback_that_cannot_go_back_stops_at_the_first_host_and_changes_nothing(staging):
+def test_a_rollback_that_cannot_go_back_fails_on_every_host_and_changes_nothing(staging):
     lab = staging
     before, entries = currents(lab), ledgers(lab)
     run = lab.playbook("rollback.yml", "-l", "staging", "-e", "services=api",
                        "-e", "to_release=20200101T000000Z-0000000")
     assert run.rc != 0
+    assert batches(run) == 1
+    for name in before:
+        assert run.recap[name]["failed"], f"{name} did not fail: {run.recap}"
+        assert (f"{name}: the rollback failed (api cannot go back to 20200101T000000Z-0000000: "
+                "it is not on the host") in run.said
+    assert currents(lab) == before and ledgers(lab) == entries
+    assert lab.lock("staging") is None
+
+
+def test_a_rollback_host_by_host_stops_at_the_first_host_that_cannot_go_back(staging):
+    lab = staging
+    before, entries = currents(lab), ledgers(lab)
+    run = lab.playbook("rollback.yml", "-l", "staging", "-e", "services=api",
+                       "-e", "to_release=20200101T000000Z-0000000", "-e", "rollback_serial=1")
+    assert run.rc != 0
+    assert "Hosts go back in batches of 1 (rollback_serial)." in run.said
     # a host the run stopped before is not even in the recap
     failed = [name for name in before if run.recap.get(name, {}).get("failed")]
     assert len(failed) == 1, f"the rollback went on past the failed host: {run.recap}"
