@@ -348,6 +348,13 @@ ENDPOINT_ARGUMENT_SPEC = {
     "socket": {"type": "bool", "default": False},
 }
 
+
+def gate_target(spec, expected_version, **extra):
+    """The target an Instance takes, from a service's options (ENDPOINT_ARGUMENT_SPEC's
+    keys, as in a module's services[] entry), expecting `expected_version`."""
+    return {**{key: spec[key] for key in ENDPOINT_ARGUMENT_SPEC}, "expected_version": expected_version, **extra}
+
+
 # How a gate waits and reads the journal (pakashop.infra.health_endpoint.gates).
 GATE_ARGUMENT_SPEC = {
     "address": {"type": "str", "default": "127.0.0.1"},

@@ -244,7 +244,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pakashop.infra.plugins.module_utils._health import (
-    ENDPOINT_ARGUMENT_SPEC, GATE_ARGUMENT_SPEC, Instance, gate_result, wait_for_gates, warn_on_journal)
+    ENDPOINT_ARGUMENT_SPEC, GATE_ARGUMENT_SPEC, Instance, gate_result, gate_target, wait_for_gates, warn_on_journal)
 from ansible_collections.pakashop.infra.plugins.module_utils._host_lock import HostLockTimeout, host_lock
 from ansible_collections.pakashop.infra.plugins.module_utils._release import (
     ACTIVATING, ACTIVE, FAILED, ROLLED_BACK, ReleaseTree, ledger_entry, listing, outcome_of, previous_good,
@@ -329,12 +329,8 @@ class Service:
     def reconfigured(self):
         return self.moved or bool(self.written or self.removed)
 
-    def gate_target(self, commit, restart_socket=False):
-        return {**{k: self.spec[k] for k in ENDPOINT_ARGUMENT_SPEC}, "expected_version": commit,
-                "restart_socket": restart_socket}
-
     def instance(self, index, commit=None, restart_socket=False):
-        return Instance(self.module, index, self.gate_target(commit or self.commit, restart_socket))
+        return Instance(self.module, index, gate_target(self.spec, commit or self.commit, restart_socket=restart_socket))
 
     def units(self, index):
         return [f"{self.unit}@{index}.service"] + ([f"{self.unit}@{index}.socket"] if self.spec["socket"] else [])

@@ -271,7 +271,8 @@ import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pakashop.infra.plugins.module_utils._health import ENDPOINT_ARGUMENT_SPEC, Instance, probe_all
+from ansible_collections.pakashop.infra.plugins.module_utils._health import (
+    ENDPOINT_ARGUMENT_SPEC, Instance, gate_target, probe_all)
 from ansible_collections.pakashop.infra.plugins.module_utils._release import (
     ACTIVE, ReleaseTree, outcome_of, serving)
 from ansible_collections.pakashop.infra.plugins.module_utils._release_config import (
@@ -429,7 +430,7 @@ class Drift:
 
     def instances(self):
         """Its instances as its gates see them, expecting the release's commit."""
-        target = {**{k: self.spec[k] for k in ENDPOINT_ARGUMENT_SPEC}, "expected_version": self.spec["commit"]}
+        target = gate_target(self.spec, self.spec["commit"])
         return [Instance(self.module, index, target) for index in range(1, self.spec["instances"] + 1)]
 
 
