@@ -26,7 +26,8 @@ CHECKED = {"pakashop.infra.release_prepare": "the release there, with the config
            "pakashop.infra.target_group_member": "the instances' health gates (it goes with the restart)"}
 READS_ONLY = {"ansible.builtin.debug", "ansible.builtin.set_fact", "ansible.builtin.assert",
               "ansible.builtin.fail", "pakashop.infra.release_info", "pakashop.infra.service_drift",
-              "pakashop.infra.preflight", "ansible.builtin.import_tasks", "ansible.builtin.include_tasks"}
+              "pakashop.infra.preflight", "pakashop.infra.release_render", "ansible.builtin.import_tasks",
+              "ansible.builtin.include_tasks"}
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
