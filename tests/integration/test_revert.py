@@ -102,7 +102,9 @@ def test_a_fast_rollback_holds_the_deploy_lock(deployed):
     wait, naming the first; the first finishes and releases the lock."""
     lab = deployed
     head = lab.head("main")
-    first, second = lab.while_locked("rollback.yml", ["-l", "staging"],
+    # The first goes one host at a time (about 10 s) so that it outlasts the
+    # second's start and 3 s wait; every host at once it can end first.
+    first, second = lab.while_locked("rollback.yml", ["-l", "staging", "-e", "rollback_serial=1"],
                                      ["-l", "staging", "-e", "deploy_lock_timeout=3",
                                       "-e", "deploy_lock_retry_delay=1"])
     try:
